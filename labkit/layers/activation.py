@@ -1,0 +1,48 @@
+"""Activation layer: applies one of :data:`labkit.ops.activations.ACTIVATIONS` element-wise."""
+
+from __future__ import annotations
+
+from labkit.layers.base import Layer
+from labkit.ops.activations import ACTIVATIONS
+
+_KEYWORDS = {"leaky": {"alpha": 0.1}, "elu": {"alpha": 1.0}}
+
+
+class Activation(Layer):
+    """``y = f(x)``; backward ``dx = f'(x) * dy``.
+
+    ``name`` is one of linear, relu, leaky (``alpha=0.1``), elu (``alpha=1.0``), selu, logistic,
+    tanh, softplus.
+    """
+
+    def __init__(self, name, **kw):
+        super().__init__()
+        if name not in ACTIVATIONS:
+            raise ValueError(f"Activation: unknown name {name!r}; choose one of "
+                             f"{sorted(ACTIVATIONS)}")
+        allowed = _KEYWORDS.get(name, {})
+        unknown = set(kw) - set(allowed)
+        if unknown:
+            raise ValueError(f"Activation({name!r}): unexpected keyword(s) {sorted(unknown)}; "
+                             f"accepted: {sorted(allowed) or 'none'}")
+        self.name = name
+        self.kw = {**allowed, **{k: float(v) for k, v in kw.items()}}
+        self.f, self.df = ACTIVATIONS[name]
+
+    def get_config(self):
+        return dict(name=self.name, **self.kw)
+
+    def __repr__(self):
+        extra = "".join(f", {k}={v}" for k, v in self.kw.items())
+        return f"Activation({self.name!r}{extra})"
+
+    def forward(self, x, training=True):
+        x = self._input(x, None)
+        y = self.f(x, **self.kw)
+        self.cache = (x, y)
+        return self._remember_output(y)
+
+    def backward(self, dy):
+        dy = self._check_dy(dy)
+        x, y = self.cache
+        return self.df(x, y, **self.kw) * dy

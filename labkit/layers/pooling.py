@@ -1,0 +1,59 @@
+"""Max and average pooling layers."""
+
+from __future__ import annotations
+
+from labkit._validate import as_pair
+from labkit.layers.base import Layer
+from labkit.ops import pooling as P
+
+
+class _Pool2D(Layer):
+    kind = ""
+
+    def __init__(self, size, stride=None, padding=0):
+        super().__init__()
+        name = type(self).__name__
+        self.size = as_pair(size, "size", name)
+        self.stride = self.size if stride is None else as_pair(stride, "stride", name)
+        self.padding = as_pair(padding, "padding", name)
+        if min(self.size) < 1 or min(self.stride) < 1:
+            raise ValueError(f"{name}: size and stride must be >= 1, got size {size!r}, "
+                             f"stride {stride!r}")
+        if min(self.padding) < 0 or self.padding[0] >= self.size[0] or self.padding[1] >= self.size[1]:
+            raise ValueError(f"{name}: padding must satisfy 0 <= padding < size, got padding "
+                             f"{padding!r} with size {size!r}")
+
+    @property
+    def pads(self):
+        ph, pw = self.padding
+        return (ph, ph), (pw, pw)
+
+    def get_config(self):
+        return dict(size=list(self.size), stride=list(self.stride), padding=list(self.padding))
+
+    def output_shape(self, input_shape):
+        return P.pool_output_shape(input_shape, self.size, self.stride, self.pads)
+
+    def forward(self, x, training=True):
+        x = self._input(x, 4)
+        P.check_pool_args(x.shape, self.size, self.stride, self.pads, repr(self))
+        y, self.cache = self._forward(x, self.size, self.stride, self.pads)
+        return self._remember_output(y)
+
+    def backward(self, dy):
+        dy = self._check_dy(dy)
+        return self._backward(dy, self.cache)
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling with window ``size``, ``stride`` (default: ``size``) and ``-inf`` padding."""
+
+    _forward = staticmethod(P.maxpool_forward)
+    _backward = staticmethod(P.maxpool_backward)
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling over the real (unpadded) pixels of each window."""
+
+    _forward = staticmethod(P.avgpool_forward)
+    _backward = staticmethod(P.avgpool_backward)

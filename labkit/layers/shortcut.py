@@ -1,0 +1,83 @@
+"""Shortcut (residual) connection, darknet style: add the output of an earlier layer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.layers.base import Layer
+
+
+class Shortcut(Layer):
+    """``y = alpha * x_prev + beta * x_index``.
+
+    ``x_prev`` is the previous layer's output (this layer's ordinary input) and ``x_index`` the
+    output of layer ``index`` in the :class:`~labkit.network.Network`: negative indices count
+    back from this layer (``-1`` is the previous layer), non-negative ones are absolute
+    positions.  Inside a network the second input is passed as ``other=``; the gradient for it
+    is left in :attr:`d_other` after :meth:`backward`.  The shapes must match (no broadcasting).
+    """
+
+    needs_other = True
+
+    def __init__(self, index, alpha=1.0, beta=1.0):
+        super().__init__()
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise ValueError(f"Shortcut: index must be an int, got {index!r}")
+        self.index = int(index)
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        self.d_other = None
+
+    def get_config(self):
+        return dict(index=self.index, alpha=self.alpha, beta=self.beta)
+
+    def forward(self, x, training=True, other=None):
+        if other is None:
+            raise ValueError(f"{self!r}: needs the output of layer {self.index} as other=...; "
+                             f"use it inside a Network")
+        x = self._input(x, None)
+        other = self._input(other, None)
+        if x.shape != other.shape:
+            raise ValueError(f"{self!r}: previous output {x.shape} and output of layer "
+                             f"{self.index} {other.shape} must have the same shape")
+        self.cache = True
+        return self._remember_output(self.alpha * x + self.beta * other)
+
+    def backward(self, dy):
+        dy = self._check_dy(dy)
+        self.d_other = self.beta * dy
+        return self.alpha * dy
+
+
+class Route(Layer):
+    """Route (darknet's name): output the output of an earlier layer, ignoring the previous one.
+
+    ``y = x_index``.  It starts a side branch from an earlier point of the network (WDSR's
+    skip branch reads the network input).  ``index`` follows the :class:`Shortcut` rules;
+    the previous layer receives a zero gradient.
+    """
+
+    needs_other = True
+
+    def __init__(self, index):
+        super().__init__()
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise ValueError(f"Route: index must be an int, got {index!r}")
+        self.index = int(index)
+        self.d_other = None
+
+    def get_config(self):
+        return dict(index=self.index)
+
+    def forward(self, x, training=True, other=None):
+        if other is None:
+            raise ValueError(f"{self!r}: needs the output of layer {self.index} as other=...; "
+                             f"use it inside a Network")
+        self.cache = np.shape(x), np.asarray(x).dtype
+        return self._remember_output(np.asarray(other))
+
+    def backward(self, dy):
+        dy = self._check_dy(dy)
+        self.d_other = dy
+        shape, dtype = self.cache
+        return np.zeros(shape, dtype=np.result_type(dtype, dy.dtype))

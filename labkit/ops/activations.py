@@ -1,0 +1,100 @@
+"""Element-wise activation functions and their derivatives.
+
+Each entry maps a name to ``(f, df)`` where ``f(x, **kw) -> y`` and ``df(x, y, **kw) -> dy/dx``
+(given both ``x`` and ``y`` so that derivatives like the logistic's ``y (1 - y)`` reuse the
+forward result).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Klambauer et al. 2017, "Self-Normalizing Neural Networks".
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def linear(x):
+    """:math:`f(x) = x`."""
+    return x.copy()
+
+
+def d_linear(x, y):
+    return np.ones_like(x)
+
+
+def relu(x):
+    """:math:`f(x) = \\max(0, x)`."""
+    return np.maximum(x, 0)
+
+
+def d_relu(x, y):
+    # The kink at 0 gets derivative 0, as in PyTorch.
+    return (x > 0).astype(x.dtype)
+
+
+def leaky(x, alpha=0.1):
+    """:math:`f(x) = x` for :math:`x > 0`, else :math:`\\alpha x`."""
+    return np.where(x > 0, x, alpha * x)
+
+
+def d_leaky(x, y, alpha=0.1):
+    return np.where(x > 0, 1.0, alpha).astype(x.dtype)
+
+
+def elu(x, alpha=1.0):
+    """:math:`f(x) = x` for :math:`x > 0`, else :math:`\\alpha (e^x - 1)` (Clevert et al. 2016)."""
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def d_elu(x, y, alpha=1.0):
+    return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0))).astype(x.dtype)
+
+
+def selu(x):
+    """:math:`f(x) = \\lambda x` for :math:`x > 0`, else :math:`\\lambda \\alpha (e^x - 1)`."""
+    return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
+
+
+def d_selu(x, y):
+    return (SELU_SCALE * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(x, 0)))).astype(x.dtype)
+
+
+def logistic(x):
+    """:math:`\\sigma(x) = 1 / (1 + e^{-x})`, evaluated without overflow for large ``|x|``."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+
+
+def d_logistic(x, y):
+    return y * (1 - y)
+
+
+def tanh(x):
+    """:math:`f(x) = \\tanh x`."""
+    return np.tanh(x)
+
+
+def d_tanh(x, y):
+    return 1 - y * y
+
+
+def softplus(x):
+    """:math:`f(x) = \\log(1 + e^x)`, computed as ``logaddexp(0, x)`` to avoid overflow."""
+    return np.logaddexp(0, x).astype(x.dtype)
+
+
+def d_softplus(x, y):
+    return logistic(x)
+
+
+ACTIVATIONS = {
+    "linear": (linear, d_linear),
+    "relu": (relu, d_relu),
+    "leaky": (leaky, d_leaky),
+    "elu": (elu, d_elu),
+    "selu": (selu, d_selu),
+    "logistic": (logistic, d_logistic),
+    "tanh": (tanh, d_tanh),
+    "softplus": (softplus, d_softplus),
+}

@@ -1,0 +1,60 @@
+"""Pixel shuffle (sub-pixel convolution, Shi et al. 2016): depth to space on NHWC arrays.
+
+With upscale factor ``r`` an input ``(N, H, W, C r^2)`` becomes ``(N, H r, W r, C)``.  Two
+channel orders are in use:
+
+* ``"torch"`` (PyTorch ``nn.PixelShuffle``):
+  ``out[n, h r + i, w r + j, c] = x[n, h, w, c r^2 + i r + j]``
+* ``"tf"`` (TensorFlow ``depth_to_space``):
+  ``out[n, h r + i, w r + j, c] = x[n, h, w, (i r + j) C + c]``
+
+Both are pure permutations, so the backward pass is the inverse permutation
+(:func:`pixel_unshuffle`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ORDERS = ("torch", "tf")
+
+
+def _check(x, scale, order, owner):
+    if order not in ORDERS:
+        raise ValueError(f"{owner}: order must be one of {ORDERS}, got {order!r}")
+    if not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise ValueError(f"{owner}: scale must be a positive int, got {scale!r}")
+    if x.ndim != 4:
+        raise ValueError(f"{owner}: expected a 4-D input (N, H, W, C), got shape {x.shape}")
+
+
+def pixel_shuffle(x: np.ndarray, scale: int, order: str = "torch") -> np.ndarray:
+    """Depth to space: ``(N, H, W, C r^2) -> (N, H r, W r, C)``."""
+    _check(x, scale, order, "pixel_shuffle")
+    n, h, w, cr2 = x.shape
+    r = scale
+    if cr2 % (r * r):
+        raise ValueError(f"pixel_shuffle: channels {cr2} of input {x.shape} are not a multiple "
+                         f"of scale^2 = {r * r}")
+    c = cr2 // (r * r)
+    if order == "torch":
+        t = x.reshape(n, h, w, c, r, r).transpose(0, 1, 4, 2, 5, 3)   # n, h, i, w, j, c
+    else:
+        t = x.reshape(n, h, w, r, r, c).transpose(0, 1, 3, 2, 4, 5)   # n, h, i, w, j, c
+    return t.reshape(n, h * r, w * r, c)
+
+
+def pixel_unshuffle(y: np.ndarray, scale: int, order: str = "torch") -> np.ndarray:
+    """Space to depth, the inverse of :func:`pixel_shuffle`: ``(N, H r, W r, C) -> (N, H, W, C r^2)``."""
+    _check(y, scale, order, "pixel_unshuffle")
+    n, hr, wr, c = y.shape
+    r = scale
+    if hr % r or wr % r:
+        raise ValueError(f"pixel_unshuffle: spatial size {hr}x{wr} of {y.shape} is not a "
+                         f"multiple of scale {r}")
+    t = y.reshape(n, hr // r, r, wr // r, r, c)                        # n, h, i, w, j, c
+    if order == "torch":
+        t = t.transpose(0, 1, 3, 5, 2, 4)                              # n, h, w, c, i, j
+    else:
+        t = t.transpose(0, 1, 3, 2, 4, 5)                              # n, h, w, i, j, c
+    return np.ascontiguousarray(t).reshape(n, hr // r, wr // r, c * r * r)

@@ -1,0 +1,110 @@
+"""Optimizers with PyTorch's update rules (one step on the same params and grads gives the
+same result as ``torch.optim.SGD`` / ``torch.optim.Adam``).
+
+The optimizer keeps per-parameter state keyed by the parameter array itself (its ``id``), and
+updates parameters in place, so layers keep their arrays.  :meth:`Optimizer.state_dict` and
+:meth:`Optimizer.load_state_dict` take a ``name -> array`` mapping of the parameters (as
+:meth:`labkit.network.Network.named_params` gives) so that state survives a save and load.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Optimizer:
+    """Base class: ``update(params, grads)`` steps every array in ``params`` in place."""
+
+    def __init__(self, lr):
+        if not np.isfinite(lr) or lr < 0:
+            raise ValueError(f"{type(self).__name__}: lr must be a finite number >= 0, got {lr!r}")
+        self.lr = float(lr)
+        self.state: dict[int, dict] = {}
+
+    def update(self, params: dict, grads: dict) -> None:
+        for k, p in params.items():
+            g = grads[k]
+            if g.shape != p.shape:
+                raise ValueError(f"{type(self).__name__}: gradient {k!r} has shape {g.shape}, "
+                                 f"parameter has {p.shape}")
+            self._step(p, g.astype(p.dtype, copy=False), self.state.setdefault(id(p), {}))
+
+    def _step(self, p, g, state):
+        raise ValueError(f"{type(self).__name__}: _step is defined by each optimizer")
+
+    def state_dict(self, named_params: dict) -> dict:
+        """Flat ``{"<param name>/<slot>": array}`` for every parameter that has state."""
+        out = {}
+        for name, p in named_params.items():
+            for slot, value in self.state.get(id(p), {}).items():
+                out[f"{name}/{slot}"] = np.asarray(value)
+        return out
+
+    def load_state_dict(self, named_params: dict, state: dict) -> None:
+        self.state = {}
+        for key, value in state.items():
+            name, slot = key.rsplit("/", 1)
+            if name not in named_params:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: state for unknown "
+                                 f"parameter {name!r}")
+            p = named_params[name]
+            value = np.array(value)
+            self.state.setdefault(id(p), {})[slot] = int(value) if slot == "step" else value.astype(p.dtype)
+
+
+class SGD(Optimizer):
+    """``buf = momentum buf + g`` (``buf = g`` on the first step), ``p -= lr buf``."""
+
+    def __init__(self, lr, momentum=0.0):
+        super().__init__(lr)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = float(momentum)
+
+    def _step(self, p, g, state):
+        if self.momentum:
+            if "buf" not in state:
+                state["buf"] = g.copy()
+            else:
+                state["buf"] *= self.momentum
+                state["buf"] += g
+            g = state["buf"]
+        p -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) exactly as ``torch.optim.Adam`` computes it:
+
+    .. math::
+
+        m_t = \\beta_1 m_{t-1} + (1-\\beta_1) g, \\quad v_t = \\beta_2 v_{t-1} + (1-\\beta_2) g^2,
+        \\quad p \\leftarrow p - \\frac{lr}{1-\\beta_1^t}
+        \\frac{m_t}{\\sqrt{v_t} / \\sqrt{1-\\beta_2^t} + \\epsilon}
+    """
+
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        super().__init__(lr)
+        if not (0 <= beta1 < 1 and 0 <= beta2 < 1 and eps > 0):
+            raise ValueError(f"Adam: need 0 <= beta1, beta2 < 1 and eps > 0, got beta1={beta1!r}, "
+                             f"beta2={beta2!r}, eps={eps!r}")
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    def _step(self, p, g, state):
+        if "m" not in state:
+            state["step"] = 0
+            state["m"] = np.zeros_like(p)
+            state["v"] = np.zeros_like(p)
+        state["step"] += 1
+        t = state["step"]
+        m, v = state["m"], state["v"]
+        m *= self.beta1
+        m += (1 - self.beta1) * g
+        v *= self.beta2
+        v += (1 - self.beta2) * g * g
+        bias1 = 1 - self.beta1 ** t
+        bias2 = 1 - self.beta2 ** t
+        denom = np.sqrt(v) / np.sqrt(bias2) + self.eps
+        p -= (self.lr / bias1) * m / denom
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
