@@ -6,7 +6,9 @@ low-resolution image ``(N, H, W, channels)`` and whose output is ``(N, H s, W s,
 
 from __future__ import annotations
 
-from labkit.layers import Activation, Conv2D, PixelShuffle, Shortcut
+import numpy as np
+
+from labkit.layers import Activation, Conv2D, PixelShuffle, Route, Shortcut
 from labkit.network import Network
 
 
@@ -57,3 +59,168 @@ def edsr(scale, n_blocks=16, n_filters=64, res_scale=1.0, channels=1, seed=None,
     layers += upsampler(scale, F, seed, algorithm)
     layers += [Conv2D(F, channels, 3, algorithm=algorithm, seed=_seed(seed, 2000))]
     return Network(layers, name=f"edsr_x{scale}_{n_blocks}b_{F}f")
+
+
+# ----------------------------------------------------------------------------------- WDSR
+
+def _check_sizes(owner, **sizes):
+    bad = {k: v for k, v in sizes.items()
+           if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < (0 if k == "n_blocks" else 1)}
+    if bad:
+        raise ValueError(f"{owner}: need n_blocks >= 0 and positive integer sizes, got "
+                         + ", ".join(f"{k}={v!r}" for k, v in bad.items()))
+
+
+def _wdsr(kind, scale, n_blocks, n_filters, block_layers, res_scale, channels, seed,
+          algorithm) -> Network:
+    """Shared WDSR skeleton (Yu et al. 2018, Fig. 2): a 5x5 skip branch from the input plus
+    head -> residual body -> tail; both branches end in a pixel shuffle and are summed.
+
+    Layer order (indices are what the Network sees)::
+
+        0  Conv2D(C -> C s^2, 5x5, weight norm)     skip branch on the LR input
+        1  PixelShuffle(s)                           -> (N, H s, W s, C)
+        2  Route(-3)                                 back to the network input
+        3  Conv2D(C -> F, 3x3, weight norm)          head
+           ... n_blocks residual blocks ...
+           Conv2D(F -> C s^2, 3x3, weight norm)      tail
+           PixelShuffle(s)
+           Shortcut(1)                               tail + skip branch
+    """
+    _check_scale(scale, kind)
+    F = n_filters
+    out = channels * scale * scale
+
+    def conv(cin, cout, k, key):
+        return Conv2D(cin, cout, k, algorithm=algorithm, weight_norm=True, seed=_seed(seed, key))
+
+    layers = [conv(channels, out, 5, 0), PixelShuffle(scale),
+              Route(-3),                           # position 2 - 3 = -1: the network input
+              conv(channels, F, 3, 1)]
+    for b in range(n_blocks):
+        body = block_layers(conv, 10 * (b + 1))
+        # y = res_scale * body(x) + x; the block input is len(body) + 1 layers back.
+        layers += body + [Shortcut(-(len(body) + 1), alpha=res_scale)]
+    layers += [conv(F, out, 3, 2), PixelShuffle(scale),
+               Shortcut(1)]                        # absolute position 1: the skip branch output
+    return Network(layers, name=f"{kind}_x{scale}_{n_blocks}b_{F}f")
+
+
+def wdsr_a(scale, n_blocks=8, n_filters=32, expansion=4, res_scale=1.0, channels=1, seed=None,
+           algorithm="auto") -> Network:
+    """WDSR-A (Yu et al. 2018, "Wide Activation for Efficient and Accurate Image SR").
+
+    Parameters
+    ----------
+    scale : 2, 3 or 4
+    n_blocks : int
+        Number of residual blocks.
+    n_filters : int
+        ``F``, the width of the residual path (the features carried between blocks).
+    expansion : int
+        Wide activation: each block is ``conv3x3(F -> expansion F), ReLU,
+        conv3x3(expansion F -> F)``, so the ReLU sees ``expansion`` times more channels than
+        the identity path at the same cost as a narrower EDSR block.
+    res_scale : float
+        Residual scaling, ``y = res_scale * body(x) + x`` (EDSR/Inception's trick for stable
+        training of wide nets; weight normalisation usually makes 1.0 work).
+    channels : int
+        Image channels (1 for MRI).
+    seed : int or None
+        Base seed for the weight initialisation.
+    algorithm : str
+        Convolution algorithm passed to every :class:`~labkit.layers.Conv2D`.
+
+    Every convolution is weight-normalised (``w = g v / ||v||``, parameters ``v`` and ``g``),
+    there is no upsampling convolution before the shuffle (the tail maps straight to
+    ``channels s^2``) and a 5x5 convolution of the input plus pixel shuffle forms a second,
+    shallow branch that is added at the end.  Input ``(N, H, W, C)``, output ``(N, H s, W s, C)``.
+    """
+    _check_sizes("wdsr_a", n_blocks=n_blocks, n_filters=n_filters, expansion=expansion,
+                 channels=channels)
+    wide = expansion * n_filters
+
+    def block(conv, key):
+        return [conv(n_filters, wide, 3, key), Activation("relu"),
+                conv(wide, n_filters, 3, key + 1)]
+
+    return _wdsr("wdsr_a", scale, n_blocks, n_filters, block, res_scale, channels, seed, algorithm)
+
+
+def wdsr_b(scale, n_blocks=8, n_filters=32, expansion=6, low_rank=0.8, res_scale=1.0,
+           channels=1, seed=None, algorithm="auto") -> Network:
+    """WDSR-B: wider activation at the same cost via 1x1 convolutions (Yu et al. 2018, Fig. 3).
+
+    Each block is ``conv1x1(F -> expansion F), ReLU, conv1x1(expansion F -> int(low_rank F)),
+    conv3x3(int(low_rank F) -> F)``: the 1x1 convolutions make the activation ``expansion``
+    (default 6) times wider than the identity path, and the low-rank 1x1 bottleneck (0.8 F
+    channels, "linear low-rank convolution") keeps the 3x3 convolution cheap.  Other
+    arguments, the skip branch and the weight normalisation are as in :func:`wdsr_a`.
+    """
+    _check_sizes("wdsr_b", n_blocks=n_blocks, n_filters=n_filters, expansion=expansion,
+                 channels=channels)
+    if not 0 < low_rank <= 1 or int(low_rank * n_filters) < 1:
+        raise ValueError(f"wdsr_b: low_rank must be in (0, 1] with int(low_rank * n_filters) >= 1, "
+                         f"got low_rank={low_rank!r}, n_filters={n_filters}")
+    wide, narrow = expansion * n_filters, int(low_rank * n_filters)
+
+    def block(conv, key):
+        return [conv(n_filters, wide, 1, key), Activation("relu"),
+                conv(wide, narrow, 1, key + 1), conv(narrow, n_filters, 3, key + 2)]
+
+    return _wdsr("wdsr_b", scale, n_blocks, n_filters, block, res_scale, channels, seed, algorithm)
+
+
+# ----------------------------------------------------------------------------------- teaching nets
+
+def srcnn(channels=1, f1=64, f2=32, seed=None, algorithm="auto") -> Network:
+    """SRCNN (Dong et al. 2014): the first CNN for SR, three convolutions on an image that was
+    already upsampled (bicubic) to the target size.
+
+    ``conv9x9(C -> f1), ReLU, conv1x1(f1 -> f2), ReLU, conv5x5(f2 -> C)`` with "same" padding,
+    so input and output have the same shape ``(N, H, W, C)``: patch extraction, non-linear
+    mapping, reconstruction.
+    """
+    _check_sizes("srcnn", channels=channels, f1=f1, f2=f2)
+    return Network([Conv2D(channels, f1, 9, algorithm=algorithm, seed=_seed(seed, 0)),
+                    Activation("relu"),
+                    Conv2D(f1, f2, 1, algorithm=algorithm, seed=_seed(seed, 1)),
+                    Activation("relu"),
+                    Conv2D(f2, channels, 5, algorithm=algorithm, seed=_seed(seed, 2))],
+                   name=f"srcnn_{f1}_{f2}")
+
+
+def plain_cnn(depth, n_filters=16, residual=False, channels=1, activation="relu", seed=None,
+              algorithm="auto") -> Network:
+    """A stack of 3x3 convolutions for the gradient-flow figure (vanishing gradients).
+
+    ``conv(C -> F)``, then ``depth`` units of ``[conv3x3(F -> F), activation]``, then
+    ``conv(F -> C)``; same-size input and output.  With ``residual=True`` each unit becomes
+    ``x + activation(conv(x))`` (a :class:`~labkit.layers.Shortcut` back to the unit input), the
+    identity path of He et al. 2015 that lets the gradient reach the first layers undamped.
+    Comparing ``net.named_grads()`` norms per layer for both settings shows the effect.
+    """
+    _check_sizes("plain_cnn", depth=depth, n_filters=n_filters, channels=channels)
+    layers = [Conv2D(channels, n_filters, 3, algorithm=algorithm, seed=_seed(seed, 0))]
+    for d in range(depth):
+        layers += [Conv2D(n_filters, n_filters, 3, algorithm=algorithm, seed=_seed(seed, d + 1)),
+                   Activation(activation)]
+        if residual:
+            layers.append(Shortcut(-3))            # back to the unit input
+    layers.append(Conv2D(n_filters, channels, 3, algorithm=algorithm, seed=_seed(seed, 10_000)))
+    kind = "residual" if residual else "plain"
+    return Network(layers, name=f"{kind}_cnn_{depth}x{n_filters}")
+
+
+#: Builders for the super-resolution models the trainer and the CLI know by name.
+SR_MODELS = {"edsr": edsr, "wdsr_a": wdsr_a, "wdsr_b": wdsr_b}
+
+
+def build_sr_model(name, scale, n_blocks=8, n_filters=32, res_scale=1.0, channels=1, seed=None,
+                   algorithm="auto") -> Network:
+    """Build one of :data:`SR_MODELS` by name with the arguments they share."""
+    if name not in SR_MODELS:
+        raise ValueError(f"build_sr_model: unknown model {name!r}; choose one of "
+                         f"{sorted(SR_MODELS)}")
+    return SR_MODELS[name](scale, n_blocks=n_blocks, n_filters=n_filters, res_scale=res_scale,
+                           channels=channels, seed=seed, algorithm=algorithm)

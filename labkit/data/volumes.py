@@ -1,0 +1,346 @@
+"""Built-in MRI volumes and NIfTI loading, with no network access.
+
+* ``"mni152"``: the MNI ICBM152 2009a (nonlinear, symmetric) T1 template at 1 mm that the
+  ``nilearn`` wheel ships as ``nilearn/datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz``.
+  It is stored as ``uint8`` (0..255, maximum 255), shape ``(197, 233, 189)``, RAS orientation.
+  We find the file through the import system's *specification* of the package
+  (:func:`importlib.util.find_spec`), which locates the installed files without running
+  ``nilearn/__init__.py``: importing nilearn would pull in scikit-learn, pandas, ... for nothing.
+* ``"phantom"``: a procedural, seeded, brain-like volume (see :func:`brain_phantom`).
+* any ``.nii`` / ``.nii.gz`` path, read with nibabel.
+
+Every volume is returned as float32 divided by its maximum (so ``mni152`` is exactly
+``uint8 / 255``) together with its affine and voxel size, in a :class:`Volume` named tuple.
+Provenance and licences: ``data/README.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import importlib.util
+import warnings
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["Volume", "load_volume", "list_samples", "brain_phantom", "mni152_path",
+           "BUILTIN_VOLUMES"]
+
+BUILTIN_VOLUMES = ("mni152", "phantom")
+MNI152_GLOB = "mni_icbm152_t1_tal_nlin_sym_09a*.nii*"
+PHANTOM_SHAPE = (160, 192, 160)
+_NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+class Volume(NamedTuple):
+    """A 3-D volume and its geometry; unpacks as ``data, affine, voxel_size = load_volume(...)``.
+
+    Attributes
+    ----------
+    data : ndarray, shape (X, Y, Z), float32
+        Intensities divided by the volume's maximum (maximum exactly 1). Axes follow the closest
+        canonical (RAS+) orientation: X runs left->right, Y posterior->anterior, Z inferior->superior,
+        so ``data[:, :, z]`` is an axial slice.
+    affine : ndarray, shape (4, 4), float64
+        Voxel index -> world (mm) coordinates, as in the NIfTI header.
+    voxel_size : tuple of 3 floats
+        Voxel edge lengths in mm along X, Y, Z.
+    """
+
+    data: np.ndarray
+    affine: np.ndarray
+    voxel_size: tuple
+
+
+# ----------------------------------------------------------------------------- locating files
+
+def _package_dir(package: str) -> Path:
+    """Installed directory of ``package`` without importing it.
+
+    ``importlib.resources.files(package)`` would import the package; ``find_spec`` of a top-level
+    name only asks the import system where it *would* load it from.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    # Fallback: the wheel's RECORD, via package metadata (also import-free).
+    try:
+        files = importlib.metadata.files(package) or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for f in files:
+        if f.parts and f.parts[0] == package:
+            return Path(f.locate()).parents[len(f.parts) - 2]
+    raise FileNotFoundError(f"load_volume: the package {package!r} is not installed "
+                            f"(pip install {package})")
+
+
+def mni152_path() -> Path:
+    """Path of the MNI ICBM152 2009a T1 template inside the installed nilearn package."""
+    data_dir = _package_dir("nilearn") / "datasets" / "data"
+    hits = sorted(data_dir.glob(MNI152_GLOB))
+    if not hits:
+        raise FileNotFoundError(f"load_volume: no file matching {MNI152_GLOB!r} in {data_dir}; "
+                                f"this nilearn version does not ship the MNI152 template")
+    return hits[0]
+
+
+def list_samples() -> list[Path]:
+    """NIfTI sample files shipped with nibabel (its ``tests/data`` folder), sorted by name.
+
+    Try them with ``load_volume(path)``; some are 4-D (the first volume is used) and some are
+    tiny test images.
+    """
+    data_dir = _package_dir("nibabel") / "tests" / "data"
+    return sorted(p for p in data_dir.iterdir()
+                  if p.name.endswith(_NIFTI_SUFFIXES) and ".dconn." not in p.name)
+
+
+# ----------------------------------------------------------------------------- NIfTI reading
+
+def _is_nifti_name(path: Path) -> bool:
+    return path.name.lower().endswith(_NIFTI_SUFFIXES)
+
+
+def _normalise(data: np.ndarray, where: str) -> np.ndarray:
+    """float32 volume divided by its maximum; rejects empty, non-finite and constant volumes."""
+    if data.size == 0:
+        raise ValueError(f"load_volume: {where} is empty (shape {data.shape})")
+    if not np.all(np.isfinite(data)):
+        raise ValueError(f"load_volume: {where} contains NaN or inf values")
+    lo, hi = data.min(), data.max()
+    if lo == hi:
+        raise ValueError(f"load_volume: {where} is constant (every voxel = {hi}); nothing to show")
+    if hi <= 0:
+        raise ValueError(f"load_volume: {where} has maximum {hi} <= 0; cannot normalise by it")
+    # Divide in float32: for uint8 data this is exactly uint8 / 255 (IEEE division is correctly
+    # rounded, and both operands are exact in float32).
+    return data.astype(np.float32) / np.float32(hi)
+
+
+def _read_nifti(path: Path, where: str) -> Volume:
+    import nibabel as nib  # lazy: importing labkit.data should stay cheap
+
+    try:
+        img = nib.load(str(path))
+    except Exception as err:  # nibabel raises several types for corrupt files
+        raise ValueError(f"load_volume: cannot read {path} as NIfTI ({err})") from None
+    if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
+        raise ValueError(f"load_volume: {path} is a {type(img).__name__}, not a NIfTI image")
+    if img.ndim not in (3, 4):
+        raise ValueError(f"load_volume: {path} has shape {img.shape}; expected a 3-D volume "
+                         f"(or 4-D, of which the first volume is used)")
+    img = nib.as_closest_canonical(img)
+    if img.ndim == 4:
+        warnings.warn(f"load_volume: {path} is 4-D with shape {img.shape}; using only the first "
+                      f"volume [..., 0]", UserWarning, stacklevel=3)
+        raw = np.asanyarray(img.dataobj[..., 0])
+    else:
+        raw = np.asanyarray(img.dataobj)
+    # dataobj applies the header's scl_slope/scl_inter; keep exact integers where possible.
+    raw = np.asarray(raw)
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(f"load_volume: {path} has non-numeric dtype {raw.dtype}")
+    data = _normalise(raw, where)
+    voxel_size = tuple(float(v) for v in img.header.get_zooms()[:3])
+    return Volume(data, img.affine.astype(np.float64), voxel_size)
+
+
+@functools.lru_cache(maxsize=1)
+def _mni152_cached() -> Volume:
+    vol = _read_nifti(mni152_path(), "the MNI152 template")
+    vol.data.setflags(write=False)
+    vol.affine.setflags(write=False)
+    return vol
+
+
+# ----------------------------------------------------------------------------- phantom
+
+def _smoothstep(d: np.ndarray, width: float) -> np.ndarray:
+    """Soft indicator of ``d > 0``: 0.5 (1 + tanh(d / width)), a boundary ~2 width wide."""
+    return 0.5 * (1.0 + np.tanh(d / width))
+
+
+def _plane_waves(rng: np.random.Generator, grids, n: int, wavelength: float) -> np.ndarray:
+    """Sum of ``n`` random 3-D plane waves ``cos(k . p + phi)`` with ``|k| = 2 pi / wavelength``.
+
+    A cheap, seeded, smooth random field; its zero set is a folded surface (our sulci).
+    """
+    gx, gy, gz = grids
+    dirs = rng.normal(size=(n, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    ks = (2 * np.pi / wavelength) * dirs
+    phases = rng.uniform(0, 2 * np.pi, size=n)
+    field = np.zeros(np.broadcast_shapes(gx.shape, gy.shape, gz.shape), dtype=np.float32)
+    for (kx, ky, kz), phi in zip(ks, phases):  # loop over a few waves, not over voxels
+        field += np.cos(np.float32(kx) * gx + np.float32(ky) * gy + np.float32(kz) * gz
+                        + np.float32(phi))
+    return field / np.float32(np.sqrt(n / 2))  # unit variance
+
+
+def brain_phantom(shape=PHANTOM_SHAPE, seed: int = 0) -> np.ndarray:
+    """Procedural T1-weighted brain-like volume, 1 mm voxels, float32 with maximum 1.
+
+    Built from soft (tanh) boundaries on an ellipsoidal "head radius" ``r`` (0 at the centre,
+    1 at the skin) whose shape is perturbed by smooth random harmonics:
+
+    ======================  ===========================  ================
+    layer                   where                        T1 intensity
+    ======================  ===========================  ================
+    scalp (fat)             0.93 < r < 1                 0.80
+    skull                   0.87 < r < 0.93              0.08
+    CSF                     0.83 < r < 0.87              0.15
+    cortex (grey matter)    white boundary < r < 0.83    0.45
+    white matter            r < 0.62 .. 0.76 (folded)    0.72
+    deep grey nuclei        four ellipsoids              0.55
+    ventricles (CSF)        two curved ellipsoids        0.15
+    ======================  ===========================  ================
+
+    Fine structures that reward super-resolution: sulci (1-2 mm CSF sheets where a random
+    plane-wave field crosses zero inside the cortex; the white matter retreats beneath them, so
+    gyri have white-matter cores), the interhemispheric fissure, and ~1-2 mm bright dots
+    (vessel-like, intensity 1.0). A smooth +-4 % multiplicative bias field adds realism.
+
+    Parameters
+    ----------
+    shape : (int, int, int)
+        Volume size ``(X, Y, Z)``, each at least 16.
+    seed : int
+        Everything random (shape perturbation, folds, dots, bias) comes from
+        ``numpy.random.default_rng(seed)``: same seed and shape, same volume.
+    """
+    try:
+        shape = tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"brain_phantom: shape must be 3 ints, got {shape!r}") from None
+    if len(shape) != 3 or min(shape) < 16:
+        raise ValueError(f"brain_phantom: shape must be 3 ints >= 16, got {shape!r}")
+    rng = np.random.default_rng(seed)
+    f32 = np.float32
+    # Open grids in mm from the centre (broadcasting keeps memory at O(X + Y + Z) until needed).
+    gx, gy, gz = (np.arange(n, dtype=f32)[idx] - f32((n - 1) / 2)
+                  for n, idx in zip(shape, ((slice(None), None, None), (None, slice(None), None),
+                                            (None, None, slice(None)))))
+    grids = (gx, gy, gz)
+    radii = f32(0.46) * np.array(shape, dtype=f32)          # head half-axes in mm
+    scale_mm = float(radii.mean())                         # converts r units to mm for widths
+
+    # Head radius with a smooth random shape perturbation (a few % of the radius).
+    r = np.sqrt((gx / radii[0]) ** 2 + (gy / radii[1]) ** 2 + (gz / radii[2]) ** 2)
+    r = r * (1 + f32(0.02) * _plane_waves(rng, grids, 4, wavelength=2.5 * scale_mm))
+
+    def inside(radius, width_mm=0.7):
+        return _smoothstep(radius - r, width_mm / scale_mm)
+
+    # Folding field: its zero set are the sulci; |fold| is small near a sulcus.
+    fold = _plane_waves(rng, grids, 7, wavelength=22.0)
+    sulcus = np.exp(-(fold / f32(0.12)) ** 2)                   # ~1-2 mm wide sheets
+    white_edge = f32(0.62) + f32(0.14) * np.clip(np.abs(fold), 0, 1)  # WM fills the gyri
+
+    img = f32(0.80) * inside(1.0)                              # scalp
+    img += (f32(0.08) - f32(0.80)) * inside(0.93)               # skull
+    img += (f32(0.15) - f32(0.08)) * inside(0.87)               # CSF
+    brain = inside(0.83)
+    cortex = brain * (1 - sulcus * _smoothstep(r - white_edge + f32(0.02), 1.0 / scale_mm))
+    img += (f32(0.45) - f32(0.15)) * cortex                    # grey matter (minus sulci)
+    img += (f32(0.72) - f32(0.45)) * _smoothstep(white_edge - r, 0.8 / scale_mm) * brain
+
+    # Interhemispheric fissure: a thin CSF sheet on the midline in the upper cortex.
+    fissure = np.exp(-(gx / f32(1.0)) ** 2) * _smoothstep(gz + gy * f32(0.2) + f32(0.1) * radii[2],
+                                                          2.0)
+    img = img + (f32(0.15) - img) * fissure * brain
+
+    # Deep grey nuclei (thalamus/putamen-like) and lateral ventricles, mirror-symmetric in x.
+    def blob(cx, cy, cz, ax, ay, az):
+        d = np.sqrt(((gx - cx) / ax) ** 2 + ((gy - cy) / ay) ** 2 + ((gz - cz) / az) ** 2)
+        return _smoothstep(1 - d, 0.08)
+
+    rx, ry, rz = (float(v) for v in radii)
+    for side in (-1, 1):
+        img += (f32(0.55) - img) * blob(side * 0.14 * rx, -0.05 * ry, -0.02 * rz,
+                                        0.10 * rx, 0.14 * ry, 0.12 * rz)
+        img += (f32(0.58) - img) * blob(side * 0.28 * rx, 0.12 * ry, -0.05 * rz,
+                                        0.06 * rx, 0.18 * ry, 0.12 * rz)
+        # Ventricle: an ellipsoid bent upwards at the front (a crude "C" shape).
+        bend = f32(0.15 * rz) * (gy / f32(ry)) ** 2
+        d = np.sqrt(((gx - side * 0.09 * rx) / (0.05 * rx)) ** 2 + (gy / (0.42 * ry)) ** 2
+                    + ((gz - 0.12 * rz - bend) / (0.07 * rz)) ** 2)
+        img += (f32(0.15) - img) * _smoothstep(1 - d, 0.08)
+
+    # Bright dots (vessel cross-sections), 1-2 voxels, scattered inside the brain.
+    n_dots = max(8, int(np.prod(shape) / 20000))
+    centres = (rng.uniform(0.15, 0.85, size=(n_dots, 3)) * np.array(shape)).astype(np.int64)
+    centres = centres[r[tuple(centres.T)] < 0.78]              # keep dots inside the brain
+    big = rng.random(len(centres)) < 0.3                        # some dots span 2 voxels
+    offsets = np.array([(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)], dtype=np.int64)
+    pts = centres[:, None, :] + offsets[None, :, :] * big[:, None, None]
+    pts = np.minimum(pts.reshape(-1, 3), np.array(shape) - 1)
+    img[tuple(pts.T)] = f32(1.0)
+
+    # Smooth multiplicative bias field, as coil sensitivity would give.
+    img *= 1 + f32(0.04) * _plane_waves(rng, grids, 3, wavelength=3.0 * scale_mm)
+    img = np.clip(img, 0, None)
+    return (img / img.max()).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- public loader
+
+def load_volume(name_or_path, seed: int | None = None, shape=None) -> Volume:
+    """Load a built-in volume or a NIfTI file as a normalised float32 :class:`Volume`.
+
+    Parameters
+    ----------
+    name_or_path : str or os.PathLike
+        ``"mni152"`` (MNI ICBM152 2009a T1 template shipped with nilearn, 1 mm, ``(197, 233, 189)``,
+        stored as uint8, so the result is exactly ``uint8 / 255``), ``"phantom"`` (procedural
+        brain, see :func:`brain_phantom`), or the path of a ``.nii`` / ``.nii.gz`` file (reoriented
+        to the closest canonical RAS+ orientation with nibabel; for a 4-D file the first volume is
+        used and a ``UserWarning`` says so).
+    seed, shape : optional
+        Only for ``"phantom"``: random seed (default 0) and ``(X, Y, Z)`` size (default
+        ``PHANTOM_SHAPE``).
+
+    Returns
+    -------
+    Volume
+        ``(data, affine, voxel_size)``; ``data`` is float32 divided by its maximum. Each call
+        returns fresh arrays (the MNI template is cached, you get a copy).
+
+    Raises
+    ------
+    FileNotFoundError
+        A ``.nii``/``.nii.gz`` path that does not exist.
+    ValueError
+        Unknown name, a file that is not NIfTI, an empty, constant or NaN-containing volume, or
+        ``seed``/``shape`` given for something other than the phantom.
+    """
+    is_name = isinstance(name_or_path, str) and name_or_path in BUILTIN_VOLUMES
+    if (seed is not None or shape is not None) and not (is_name and name_or_path == "phantom"):
+        raise ValueError(f"load_volume: seed and shape only apply to 'phantom', not "
+                         f"{name_or_path!r}")
+    if is_name and name_or_path == "mni152":
+        cached = _mni152_cached()
+        return Volume(cached.data.copy(), cached.affine.copy(), cached.voxel_size)
+    if is_name and name_or_path == "phantom":
+        shape = PHANTOM_SHAPE if shape is None else shape
+        data = brain_phantom(shape, seed=0 if seed is None else seed)
+        affine = np.eye(4)
+        affine[:3, 3] = -(np.array(data.shape) - 1) / 2      # world origin at the centre
+        return Volume(data, affine, (1.0, 1.0, 1.0))
+
+    try:
+        path = Path(name_or_path)
+    except TypeError:
+        raise ValueError(f"load_volume: expected a name {list(BUILTIN_VOLUMES)} or a NIfTI path, "
+                         f"got {name_or_path!r}") from None
+    if _is_nifti_name(path):
+        if not path.is_file():
+            raise FileNotFoundError(f"load_volume: no such NIfTI file: {path}")
+        return _read_nifti(path, str(path))
+    if path.exists():
+        raise ValueError(f"load_volume: {path} is not a NIfTI file (expected .nii or .nii.gz)")
+    raise ValueError(f"load_volume: unknown volume {str(name_or_path)!r}; valid names are "
+                     f"{', '.join(repr(n) for n in BUILTIN_VOLUMES)}, or give the path of a "
+                     f".nii/.nii.gz file")

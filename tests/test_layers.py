@@ -1,0 +1,175 @@
+"""Layer semantics (forward values against direct formulas), the layer contract, bad input."""
+
+import numpy as np
+import pytest
+
+from labkit.layers import (Activation, AvgPool2D, BatchNorm, Conv2D, Dense, MaxPool2D,
+                           PixelShuffle, Route, Shortcut)
+from labkit.optimizers import SGD
+
+
+def test_conv_same_padding_output_size(rng):
+    for stride in (1, 2, 3):
+        for h in (5, 6, 7):
+            layer = Conv2D(2, 3, (3, 4), stride=stride, algorithm="im2col")
+            y = layer.forward(rng.standard_normal((1, h, h + 1, 2)).astype(np.float32))
+            assert y.shape == (1, -(-h // stride), -(-(h + 1) // stride), 3)
+            assert y.dtype == np.float32
+
+
+def test_conv_matches_direct_sum(rng):
+    x = rng.standard_normal((2, 6, 5, 3))
+    layer = Conv2D(3, 2, (3, 2), stride=(2, 1), padding=1, algorithm="im2col").astype(np.float64)
+    w, b = layer.params["w"], layer.params["b"]
+    b[:] = [0.5, -1.0]
+    y = layer.forward(x)
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    ref = np.zeros_like(y)
+    for i in range(y.shape[1]):
+        for j in range(y.shape[2]):
+            win = xp[:, 2 * i:2 * i + 3, j:j + 2, :]
+            ref[:, i, j, :] = np.tensordot(win, w, axes=([1, 2, 3], [0, 1, 2])) + b
+    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_float64_input_runs_in_float64(rng):
+    layer = Conv2D(1, 2, 3, algorithm="im2col")
+    assert layer.forward(rng.standard_normal((1, 4, 4, 1))).dtype == np.float64
+    assert layer.forward(np.ones((1, 4, 4, 1), dtype=np.float32)).dtype == np.float32
+
+
+def test_he_init_and_seed():
+    a, b = Conv2D(16, 32, 3, seed=5), Conv2D(16, 32, 3, seed=5)
+    np.testing.assert_array_equal(a.params["w"], b.params["w"])
+    assert a.params["w"].shape == (3, 3, 16, 32) and a.params["b"].shape == (32,)
+    assert abs(a.params["w"].std() - np.sqrt(2 / (9 * 16))) < 0.01
+
+
+def test_maxpool_and_avgpool_values():
+    x = np.arange(16, dtype=np.float64).reshape(1, 4, 4, 1)
+    np.testing.assert_array_equal(MaxPool2D(2)(x)[0, :, :, 0], [[5, 7], [13, 15]])
+    np.testing.assert_array_equal(AvgPool2D(2)(x)[0, :, :, 0], [[2.5, 4.5], [10.5, 12.5]])
+    # Padding: average over real pixels only; max never picks the -inf padding.
+    y = AvgPool2D(3, 2, 1)(x)[0, :, :, 0]
+    assert y[0, 0] == np.mean([0, 1, 4, 5])
+    assert MaxPool2D(3, 2, 1)(-x - 1)[0, 0, 0, 0] == -1
+
+
+def test_maxpool_overlap_gradient_accumulates():
+    x = np.zeros((1, 3, 3, 1))
+    x[0, 1, 1, 0] = 5.0                       # the centre wins all four overlapping windows
+    pool = MaxPool2D(2, 1)
+    pool.forward(x)
+    dx = pool.backward(np.ones((1, 2, 2, 1)))
+    assert dx[0, 1, 1, 0] == 4.0 and dx.sum() == 4.0
+
+
+def test_pixel_shuffle_orders():
+    r, c = 2, 3
+    x = np.arange(1 * 2 * 2 * c * r * r, dtype=np.float64).reshape(1, 2, 2, c * r * r)
+    yt = PixelShuffle(r, "torch")(x)
+    yf = PixelShuffle(r, "tf")(x)
+    for h in range(2):
+        for w in range(2):
+            for i in range(r):
+                for j in range(r):
+                    for ch in range(c):
+                        assert yt[0, h * r + i, w * r + j, ch] == x[0, h, w, ch * r * r + i * r + j]
+                        assert yf[0, h * r + i, w * r + j, ch] == x[0, h, w, (i * r + j) * c + ch]
+
+
+def test_batchnorm_running_stats_like_torch(rng):
+    bn = BatchNorm(2, momentum=0.1).astype(np.float64)
+    x = rng.standard_normal((4, 3, 3, 2)) * 3 + 2
+    y = bn.forward(x, training=True)
+    np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), 0, atol=1e-12)
+    np.testing.assert_allclose(bn.buffers["running_mean"], 0.1 * x.mean(axis=(0, 1, 2)))
+    np.testing.assert_allclose(bn.buffers["running_var"],
+                               0.9 + 0.1 * x.var(axis=(0, 1, 2), ddof=1))
+    y_eval = bn.forward(x, training=False)
+    ref = (x - bn.buffers["running_mean"]) / np.sqrt(bn.buffers["running_var"] + 1e-5)
+    np.testing.assert_allclose(y_eval, ref)
+
+
+def test_grads_overwritten_not_accumulated(rng):
+    layer = Dense(3, 2).astype(np.float64)
+    x, dy = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    layer.forward(x)
+    layer.backward(dy)
+    first = layer.grads["w"].copy()
+    layer.forward(x)
+    layer.backward(dy)
+    np.testing.assert_array_equal(layer.grads["w"], first)
+    w0 = layer.params["w"].copy()
+    layer.update(SGD(lr=0.1))
+    np.testing.assert_allclose(layer.params["w"], w0 - 0.1 * first)
+
+
+def test_layer_params_and_grads_share_keys_and_shapes(rng):
+    layers = [(Conv2D(2, 3, 3, algorithm="im2col"), (1, 4, 4, 2)),
+              (Conv2D(2, 3, 3, weight_norm=True, algorithm="im2col"), (1, 4, 4, 2)),
+              (BatchNorm(2), (2, 3, 3, 2)), (Dense(3, 4), (2, 3))]
+    for layer, shape in layers:
+        y = layer.forward(rng.standard_normal(shape).astype(np.float32))
+        layer.backward(np.ones_like(y))
+        assert set(layer.grads) == set(layer.params)
+        for k in layer.params:
+            assert layer.grads[k].shape == layer.params[k].shape
+            assert layer.grads[k].dtype == layer.params[k].dtype
+
+
+# ------------------------------------------------------------------------------ bad input
+
+@pytest.mark.parametrize("make,x,pattern", [
+    (lambda: Conv2D(3, 4, 3), np.zeros((4, 4, 3)), r"Conv2D\(3->4.*4-D.*\(4, 4, 3\)"),
+    (lambda: Conv2D(3, 4, 3), np.zeros((1, 4, 4, 2)), r"Conv2D\(3->4.*3 channels.*\(1, 4, 4, 2\)"),
+    (lambda: Conv2D(1, 1, 5, padding="valid"), np.zeros((1, 3, 3, 1)),
+     r"Conv2D.*kernel 5x5 is larger than the padded input 3x3"),
+    (lambda: MaxPool2D(4), np.zeros((1, 3, 3, 1)), r"MaxPool2D.*window 4x4 is larger.*3x3"),
+    (lambda: AvgPool2D(2), np.zeros((3, 3)), r"AvgPool2D.*4-D.*\(3, 3\)"),
+    (lambda: Dense(3, 2), np.zeros((2, 4)), r"Dense.*3 channels.*\(2, 4\)"),
+    (lambda: BatchNorm(3), np.zeros((2, 2, 2, 4)), r"BatchNorm.*3 channels.*\(2, 2, 2, 4\)"),
+    (lambda: PixelShuffle(2), np.zeros((1, 2, 2, 3)), r"PixelShuffle.*multiple of scale\^2 = 4.*\(1, 2, 2, 3\)"),
+])
+def test_bad_input_names_layer_and_shapes(make, x, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        make().forward(x)
+
+
+@pytest.mark.parametrize("make,pattern", [
+    (lambda: Conv2D(3, 4, 3, stride=0), r"Conv2D: stride must be >= 1"),
+    (lambda: Conv2D(3, 4, 0), r"Conv2D: kernel_size must be >= 1"),
+    (lambda: Conv2D(3, 4, 3, padding="full"), r"Conv2D: padding must be"),
+    (lambda: Conv2D(3, 4, 5, algorithm="winograd"), r"Conv2D: algorithm='winograd' needs a 3x3"),
+    (lambda: Conv2D(3, 4, 3, stride=2, algorithm="winograd"), r"stride 1"),
+    (lambda: Conv2D(3, 4, 3, algorithm="fft"), r"Conv2D: algorithm must be one of"),
+    (lambda: MaxPool2D(2, stride=0), r"MaxPool2D: size and stride must be >= 1"),
+    (lambda: AvgPool2D(2, padding=2), r"AvgPool2D: padding must satisfy"),
+    (lambda: Activation("swish"), r"Activation: unknown name 'swish'"),
+    (lambda: Activation("relu", alpha=0.2), r"unexpected keyword"),
+    (lambda: PixelShuffle(0), r"PixelShuffle: scale must be a positive int"),
+    (lambda: PixelShuffle(2, order="nchw"), r"PixelShuffle: order must be"),
+    (lambda: BatchNorm(0), r"BatchNorm: channels"),
+    (lambda: Dense(0, 3), r"Dense: in_features"),
+    (lambda: Shortcut(1.5), r"Shortcut: index must be an int"),
+])
+def test_bad_constructor_arguments(make, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        make()
+
+
+def test_backward_misuse(rng):
+    layer = Conv2D(1, 1, 3, algorithm="im2col")
+    with pytest.raises(ValueError, match="backward called before forward"):
+        layer.backward(np.zeros((1, 3, 3, 1)))
+    layer.forward(np.zeros((1, 3, 3, 1), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"upstream gradient has shape \(1, 4, 4, 1\).*\(1, 3, 3, 1\)"):
+        layer.backward(np.zeros((1, 4, 4, 1)))
+    with pytest.raises(ValueError, match="Shortcut.*use it inside a Network"):
+        Shortcut(-2).forward(np.zeros((1, 2, 2, 1)))
+    with pytest.raises(ValueError, match=r"Shortcut.*\(1, 2, 2, 1\).*\(1, 2, 2, 2\)"):
+        Shortcut(-2).forward(np.zeros((1, 2, 2, 1)), other=np.zeros((1, 2, 2, 2)))
+    with pytest.raises(ValueError, match="Route.*use it inside a Network"):
+        Route(0).forward(np.zeros((1, 2, 2, 1)))
+    with pytest.raises(ValueError, match="BatchNorm.*more than one value per channel"):
+        BatchNorm(2).forward(np.zeros((1, 2)))

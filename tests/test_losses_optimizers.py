@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from labkit.gradcheck import numerical_gradient, relative_error
+from labkit.losses import CharbonnierLoss, L1Loss, MSELoss
+from labkit.optimizers import SGD, Adam
+
+
+@pytest.mark.parametrize("loss", [L1Loss(), MSELoss(), CharbonnierLoss(), CharbonnierLoss(eps=0.1)])
+def test_loss_gradients(loss, rng):
+    y, t = rng.standard_normal((2, 3, 4, 1)), rng.standard_normal((2, 3, 4, 1))
+    loss.forward(y, t)
+    analytic = loss.backward()
+    numeric = numerical_gradient(lambda: loss.forward(y, t), y)
+    assert relative_error(analytic, numeric) < 1e-7
+
+
+def test_loss_values():
+    y, t = np.array([1.0, 2.0, 4.0]), np.array([1.0, 0.0, 1.0])
+    assert L1Loss()(y, t) == pytest.approx(5 / 3)
+    assert MSELoss()(y, t) == pytest.approx(13 / 3)
+    assert CharbonnierLoss(eps=1e-3)(y, t) == pytest.approx(np.mean(np.sqrt((y - t) ** 2 + 1e-6)))
+
+
+def test_loss_bad_input():
+    with pytest.raises(ValueError, match=r"L1Loss: prediction \(3,\) and target \(2,\)"):
+        L1Loss()(np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match="MSELoss: backward called before forward"):
+        MSELoss().backward()
+    with pytest.raises(ValueError, match="CharbonnierLoss: eps"):
+        CharbonnierLoss(eps=0)
+
+
+def test_adam_matches_handwritten_rule():
+    p = np.array([1.0, -2.0])
+    opt = Adam(lr=0.1)
+    m = v = np.zeros(2)
+    ref = p.copy()
+    for t, g in enumerate([np.array([0.5, -1.0]), np.array([0.1, 0.3]), np.array([-0.2, 0.0])], 1):
+        opt.update({"p": p}, {"p": g})
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        ref = ref - 0.1 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+        np.testing.assert_allclose(p, ref, rtol=1e-12)
+
+
+def test_sgd_momentum_and_state_roundtrip():
+    p = np.array([1.0, 1.0])
+    opt = SGD(lr=0.5, momentum=0.9)
+    opt.update({"p": p}, {"p": np.array([1.0, 0.0])})
+    opt.update({"p": p}, {"p": np.array([1.0, 0.0])})
+    np.testing.assert_allclose(p, [1 - 0.5 - 0.5 * 1.9, 1.0])
+    state = opt.state_dict({"w": p})
+    opt2 = SGD(lr=0.5, momentum=0.9)
+    q = p.copy()
+    opt2.load_state_dict({"w": q}, state)
+    opt.update({"p": p}, {"p": np.array([0.3, 0.2])})
+    opt2.update({"p": q}, {"p": np.array([0.3, 0.2])})
+    np.testing.assert_array_equal(p, q)
+
+
+def test_optimizer_bad_input():
+    with pytest.raises(ValueError, match="Adam: lr"):
+        Adam(lr=float("nan"))
+    with pytest.raises(ValueError, match="SGD: momentum"):
+        SGD(0.1, momentum=1.5)
+    with pytest.raises(ValueError, match=r"gradient 'p' has shape \(3,\), parameter has \(2,\)"):
+        SGD(0.1).update({"p": np.zeros(2)}, {"p": np.zeros(3)})

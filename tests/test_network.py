@@ -1,0 +1,134 @@
+"""Network wiring, shortcuts, save/load, and the EDSR builder."""
+
+import json
+
+import numpy as np
+import pytest
+
+from labkit.layers import Activation, BatchNorm, Conv2D, PixelShuffle, Shortcut
+from labkit.losses import L1Loss
+from labkit.models import edsr
+from labkit.network import Network
+from labkit.optimizers import Adam
+
+
+def small_net():
+    return Network([Conv2D(1, 4, 3, seed=0, algorithm="im2col"), Activation("relu"),
+                    Conv2D(4, 4, 3, seed=1, algorithm="im2col"), Shortcut(-3, alpha=0.5),
+                    BatchNorm(4), Conv2D(4, 4, 3, seed=2, algorithm="im2col"), PixelShuffle(2)],
+                   name="small")
+
+
+def test_shortcut_forward_semantics(rng):
+    net = small_net().astype(np.float64)
+    x = rng.standard_normal((2, 5, 5, 1))
+    net.forward(x)
+    h0 = net[0].forward(x)
+    h2 = net[2].forward(net[1].forward(h0))
+    np.testing.assert_allclose(net[3].forward(h2, other=h0), 0.5 * h2 + h0)
+
+
+def test_shortcut_index_validation():
+    with pytest.raises(ValueError, match="points to layer 3"):
+        Network([Activation("relu"), Shortcut(3)])
+    with pytest.raises(ValueError, match="points to layer -2"):
+        Network([Activation("relu"), Shortcut(-3)])
+    with pytest.raises(ValueError, match="item 1 is int"):
+        Network([Activation("relu"), 3])
+
+
+def test_shortcut_to_network_input(rng):
+    net = Network([Activation("tanh"), Shortcut(-2)]).astype(np.float64)   # -2 from position 1 = input
+    x = rng.standard_normal((1, 2, 2, 1))
+    np.testing.assert_allclose(net.forward(x), np.tanh(x) + x)
+
+
+def test_save_load_roundtrip(tmp_path, rng):
+    net = small_net()
+    x = rng.standard_normal((2, 6, 6, 1)).astype(np.float32)
+    net.forward(x, training=True)                    # move BatchNorm running stats
+    path = net.save(tmp_path / "net.npz")
+    loaded = Network.load(path)
+    assert [type(a) for a in loaded] == [type(b) for b in net]
+    assert loaded.n_params == net.n_params
+    np.testing.assert_array_equal(loaded.forward(x, training=False), net.forward(x, training=False))
+    np.testing.assert_array_equal(loaded[4].buffers["running_var"], net[4].buffers["running_var"])
+    with np.load(path, allow_pickle=False) as f:
+        assert json.loads(str(f["__labkit__"]))["format"] == "labkit-network"
+
+
+def test_load_rejects_foreign_files(tmp_path):
+    np.savez(tmp_path / "plain.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="not a labkit network"):
+        Network.load(tmp_path / "plain.npz")
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ValueError, match="not a labkit network"):
+        Network.load(tmp_path / "text.npz")
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="not a labkit network"):
+        Network.load(tmp_path / "obj.npy")
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        Network.load(tmp_path / "missing.npz")
+
+
+def test_load_rejects_wrong_weight_shape(tmp_path):
+    net = small_net()
+    arrays = {"__labkit__": np.array(json.dumps(net.architecture())), **net.state_arrays()}
+    arrays["0.w"] = np.zeros((5, 5, 1, 4), dtype=np.float32)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=r"weight '0.w'.*\(5, 5, 1, 4\).*\(3, 3, 1, 4\)"):
+        Network.load(tmp_path / "bad.npz")
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    net = small_net()
+    path = net.save(tmp_path / "net.npz")
+    before = path.read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        net.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["net.npz"]
+
+
+def test_predict_matches_forward_and_frees_caches(rng):
+    net = edsr(2, 2, 8, seed=0, algorithm="im2col")
+    x = rng.uniform(0, 1, (3, 7, 9, 1)).astype(np.float32)
+    y = net.predict(x, batch_size=2)
+    np.testing.assert_allclose(y, net.forward(x, training=False), rtol=1e-5, atol=1e-6)
+    net.predict(x)
+    assert all(layer.cache is None for layer in net)
+
+
+def test_edsr_shapes_and_parameter_counts():
+    assert edsr(2, 8, 32).n_params == 194_817
+    assert edsr(2, 16, 64).n_params == 1_367_553
+    for scale in (2, 3, 4):
+        net = edsr(scale, 1, 8)
+        assert net.output_shapes((2, 10, 12, 1))[-1] == (2, 10 * scale, 12 * scale, 1)
+    with pytest.raises(ValueError, match="edsr: scale must be 2, 3 or 4"):
+        edsr(5)
+
+
+def test_tiny_edsr_learns(rng):
+    # A few Adam steps on one batch must lower the L1 loss: the whole training path works.
+    net = edsr(2, 1, 8, seed=0, algorithm="im2col")
+    x = rng.uniform(0, 1, (4, 6, 6, 1)).astype(np.float32)
+    t = np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)
+    loss, opt = L1Loss(), Adam(1e-3)
+    first = None
+    for _ in range(30):
+        value = loss.forward(net.forward(x), t)
+        first = value if first is None else first
+        net.backward(loss.backward())
+        net.update(opt)
+    assert value < 0.5 * first
+
+
+def test_network_rejects_nan_input():
+    with pytest.raises(ValueError, match="NaN or inf"):
+        small_net().forward(np.full((1, 4, 4, 1), np.nan))
