@@ -159,25 +159,62 @@ def _mni152_cached() -> Volume:
 # ----------------------------------------------------------------------------- phantom
 
 def _smoothstep(d: np.ndarray, width: float) -> np.ndarray:
-    """Soft indicator of ``d > 0``: 0.5 (1 + tanh(d / width)), a boundary ~2 width wide."""
-    return 0.5 * (1.0 + np.tanh(d / width))
+    """Soft indicator of ``d > 0``: ``0.5 (1 + tanh(d / width))``, a boundary ~2 width wide.
+
+    Works in place on ``d`` (callers pass a fresh temporary): at phantom sizes the cost is in
+    allocating new arrays, not in the arithmetic.
+    """
+    d *= np.float32(1.0 / width)
+    np.tanh(d, out=d)
+    d += 1
+    d *= 0.5
+    return d
 
 
 def _plane_waves(rng: np.random.Generator, grids, n: int, wavelength: float) -> np.ndarray:
     """Sum of ``n`` random 3-D plane waves ``cos(k . p + phi)`` with ``|k| = 2 pi / wavelength``.
 
-    A cheap, seeded, smooth random field; its zero set is a folded surface (our sulci).
+    A cheap, seeded, smooth random field with unit variance; its zero set is a folded surface
+    (our sulci). Each wave is evaluated separably, since
+    ``cos(a + b + c) = Re(e^{i(a+b)}) cos c - Im(e^{i(a+b)}) sin c`` needs only 1-D and 2-D
+    trigonometry and two broadcast products over the volume.
     """
-    gx, gy, gz = grids
+    gx, gy, gz = (g.astype(np.float64) for g in grids)
     dirs = rng.normal(size=(n, 3))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     ks = (2 * np.pi / wavelength) * dirs
     phases = rng.uniform(0, 2 * np.pi, size=n)
-    field = np.zeros(np.broadcast_shapes(gx.shape, gy.shape, gz.shape), dtype=np.float32)
-    for (kx, ky, kz), phi in zip(ks, phases):  # loop over a few waves, not over voxels
-        field += np.cos(np.float32(kx) * gx + np.float32(ky) * gy + np.float32(kz) * gz
-                        + np.float32(phi))
-    return field / np.float32(np.sqrt(n / 2))  # unit variance
+    field = np.zeros((gx.shape[0], gy.shape[1], gz.shape[2]), dtype=np.float32)
+    for (kx, ky, kz), phi in zip(ks, phases):  # a few waves, not a loop over voxels
+        exy = np.exp(1j * (kx * gx + ky * gy + phi))        # (X, Y, 1)
+        field += exy.real.astype(np.float32) * np.cos(kz * gz).astype(np.float32)
+        field -= exy.imag.astype(np.float32) * np.sin(kz * gz).astype(np.float32)
+    field *= np.float32(1 / np.sqrt(n / 2))
+    return field
+
+
+def _add_blob(img: np.ndarray, grids, value: float, centre, half_axes, bend: float = 0.0):
+    """Blend a soft ellipsoid of intensity ``value`` into ``img`` (in place).
+
+    Computed only in the ellipsoid's bounding box, so small structures cost little. ``bend``
+    lifts the ellipsoid's ends by ``bend * (y / a_y)^2`` mm in z (a crude ventricle "C").
+    """
+    gx, gy, gz = grids
+    box = []
+    for g, c, a, extra in zip((gx.ravel(), gy.ravel(), gz.ravel()), centre, half_axes,
+                              (0, 0, abs(bend))):
+        lo = np.searchsorted(g, c - 1.3 * a - extra)
+        hi = np.searchsorted(g, c + 1.3 * a + extra, side="right")
+        box.append(slice(lo, hi))
+    bx, by, bz = (g[sl] for g, sl in zip(grids, ((box[0], slice(None), slice(None)),
+                                                 (slice(None), box[1], slice(None)),
+                                                 (slice(None), slice(None), box[2]))))
+    lift = np.float32(bend) * (by / np.float32(half_axes[1])) ** 2
+    d = np.sqrt(((bx - centre[0]) / half_axes[0]) ** 2 + ((by - centre[1]) / half_axes[1]) ** 2
+                + ((bz - centre[2] - lift) / half_axes[2]) ** 2)
+    weight = _smoothstep(1 - d, 0.08)
+    region = img[tuple(box)]
+    region += (np.float32(value) - region) * weight
 
 
 def brain_phantom(shape=PHANTOM_SHAPE, seed: int = 0) -> np.ndarray:
@@ -194,14 +231,15 @@ def brain_phantom(shape=PHANTOM_SHAPE, seed: int = 0) -> np.ndarray:
     CSF                     0.83 < r < 0.87              0.15
     cortex (grey matter)    white boundary < r < 0.83    0.45
     white matter            r < 0.62 .. 0.76 (folded)    0.72
-    deep grey nuclei        four ellipsoids              0.55
-    ventricles (CSF)        two curved ellipsoids        0.15
+    deep grey nuclei        four ellipsoids              0.55, 0.58
+    lateral ventricles      two bent ellipsoids          0.15
     ======================  ===========================  ================
 
     Fine structures that reward super-resolution: sulci (1-2 mm CSF sheets where a random
     plane-wave field crosses zero inside the cortex; the white matter retreats beneath them, so
-    gyri have white-matter cores), the interhemispheric fissure, and ~1-2 mm bright dots
-    (vessel-like, intensity 1.0). A smooth +-4 % multiplicative bias field adds realism.
+    gyri have white-matter cores), the interhemispheric fissure, and 1-2 voxel bright dots
+    (vessel-like, intensity 1.0). A smooth +-4 % multiplicative bias field, as coil sensitivity
+    would give, adds realism.
 
     Parameters
     ----------
@@ -210,6 +248,10 @@ def brain_phantom(shape=PHANTOM_SHAPE, seed: int = 0) -> np.ndarray:
     seed : int
         Everything random (shape perturbation, folds, dots, bias) comes from
         ``numpy.random.default_rng(seed)``: same seed and shape, same volume.
+
+    Returns
+    -------
+    ndarray, shape ``shape``, float32, maximum 1
     """
     try:
         shape = tuple(int(s) for s in shape)
@@ -219,70 +261,70 @@ def brain_phantom(shape=PHANTOM_SHAPE, seed: int = 0) -> np.ndarray:
         raise ValueError(f"brain_phantom: shape must be 3 ints >= 16, got {shape!r}")
     rng = np.random.default_rng(seed)
     f32 = np.float32
-    # Open grids in mm from the centre (broadcasting keeps memory at O(X + Y + Z) until needed).
-    gx, gy, gz = (np.arange(n, dtype=f32)[idx] - f32((n - 1) / 2)
-                  for n, idx in zip(shape, ((slice(None), None, None), (None, slice(None), None),
-                                            (None, None, slice(None)))))
-    grids = (gx, gy, gz)
-    radii = f32(0.46) * np.array(shape, dtype=f32)          # head half-axes in mm
-    scale_mm = float(radii.mean())                         # converts r units to mm for widths
+    # Open grids in mm from the centre: (X,1,1), (1,Y,1), (1,1,Z); broadcasting makes volumes.
+    grids = tuple(np.arange(n, dtype=f32).reshape([-1 if i == ax else 1 for i in range(3)])
+                  - f32((n - 1) / 2) for ax, n in enumerate(shape))
+    gx, gy, gz = grids
+    radii = 0.46 * np.array(shape, dtype=np.float64)     # head half-axes in mm
+    rx, ry, rz = (float(v) for v in radii)
+    mm = float(radii.mean())                             # r units -> mm, for boundary widths
 
-    # Head radius with a smooth random shape perturbation (a few % of the radius).
-    r = np.sqrt((gx / radii[0]) ** 2 + (gy / radii[1]) ** 2 + (gz / radii[2]) ** 2)
-    r = r * (1 + f32(0.02) * _plane_waves(rng, grids, 4, wavelength=2.5 * scale_mm))
+    # Head radius with a smooth random shape perturbation (2 % of the radius).
+    r = (gx / f32(rx)) ** 2 + (gy / f32(ry)) ** 2
+    r = r + (gz / f32(rz)) ** 2
+    np.sqrt(r, out=r)
+    r *= 1 + f32(0.02) * _plane_waves(rng, grids, 4, wavelength=2.5 * mm)
 
     def inside(radius, width_mm=0.7):
-        return _smoothstep(radius - r, width_mm / scale_mm)
+        return _smoothstep(f32(radius) - r, width_mm / mm)
 
-    # Folding field: its zero set are the sulci; |fold| is small near a sulcus.
+    # Folding field: near its zero set (|fold| small) lie the sulci.
     fold = _plane_waves(rng, grids, 7, wavelength=22.0)
-    sulcus = np.exp(-(fold / f32(0.12)) ** 2)                   # ~1-2 mm wide sheets
-    white_edge = f32(0.62) + f32(0.14) * np.clip(np.abs(fold), 0, 1)  # WM fills the gyri
+    np.abs(fold, out=fold)
+    white_edge = f32(0.62) + f32(0.14) * np.minimum(fold, f32(1.0))   # white matter fills gyri
+    sulcus = np.exp(-(fold / f32(0.12)) ** 2)                         # 1-2 mm CSF sheets
+    del fold
 
-    img = f32(0.80) * inside(1.0)                              # scalp
-    img += (f32(0.08) - f32(0.80)) * inside(0.93)               # skull
-    img += (f32(0.15) - f32(0.08)) * inside(0.87)               # CSF
+    img = f32(0.80) * inside(1.0)                                 # scalp
+    img -= f32(0.80 - 0.08) * inside(0.93)                         # skull
+    img += f32(0.15 - 0.08) * inside(0.87)                         # CSF
     brain = inside(0.83)
-    cortex = brain * (1 - sulcus * _smoothstep(r - white_edge + f32(0.02), 1.0 / scale_mm))
-    img += (f32(0.45) - f32(0.15)) * cortex                    # grey matter (minus sulci)
-    img += (f32(0.72) - f32(0.45)) * _smoothstep(white_edge - r, 0.8 / scale_mm) * brain
+    sulcus *= _smoothstep(r - white_edge + f32(0.02), 1.0 / mm)    # sulci stop at the white matter
+    img += f32(0.45 - 0.15) * brain * (1 - sulcus)                 # grey matter minus sulci
+    del sulcus
+    img += f32(0.72 - 0.45) * brain * _smoothstep(white_edge - r, 0.8 / mm)   # white matter
 
-    # Interhemispheric fissure: a thin CSF sheet on the midline in the upper cortex.
-    fissure = np.exp(-(gx / f32(1.0)) ** 2) * _smoothstep(gz + gy * f32(0.2) + f32(0.1) * radii[2],
-                                                          2.0)
-    img = img + (f32(0.15) - img) * fissure * brain
+    # Interhemispheric fissure: a thin CSF sheet on the midline, above the deep structures.
+    fissure = np.exp(-(gx / f32(1.0)) ** 2) * _smoothstep(r - f32(0.35), 2.0 / mm)
+    fissure *= _smoothstep(gz + f32(0.2) * gy + f32(0.1 * rz), 2.0)
+    fissure *= brain
+    img += (f32(0.15) - img) * fissure
+    del fissure, brain, white_edge
 
     # Deep grey nuclei (thalamus/putamen-like) and lateral ventricles, mirror-symmetric in x.
-    def blob(cx, cy, cz, ax, ay, az):
-        d = np.sqrt(((gx - cx) / ax) ** 2 + ((gy - cy) / ay) ** 2 + ((gz - cz) / az) ** 2)
-        return _smoothstep(1 - d, 0.08)
-
-    rx, ry, rz = (float(v) for v in radii)
     for side in (-1, 1):
-        img += (f32(0.55) - img) * blob(side * 0.14 * rx, -0.05 * ry, -0.02 * rz,
-                                        0.10 * rx, 0.14 * ry, 0.12 * rz)
-        img += (f32(0.58) - img) * blob(side * 0.28 * rx, 0.12 * ry, -0.05 * rz,
-                                        0.06 * rx, 0.18 * ry, 0.12 * rz)
-        # Ventricle: an ellipsoid bent upwards at the front (a crude "C" shape).
-        bend = f32(0.15 * rz) * (gy / f32(ry)) ** 2
-        d = np.sqrt(((gx - side * 0.09 * rx) / (0.05 * rx)) ** 2 + (gy / (0.42 * ry)) ** 2
-                    + ((gz - 0.12 * rz - bend) / (0.07 * rz)) ** 2)
-        img += (f32(0.15) - img) * _smoothstep(1 - d, 0.08)
+        _add_blob(img, grids, 0.55, (side * 0.14 * rx, -0.05 * ry, -0.02 * rz),
+                  (0.10 * rx, 0.14 * ry, 0.12 * rz))
+        _add_blob(img, grids, 0.58, (side * 0.28 * rx, 0.12 * ry, -0.05 * rz),
+                  (0.06 * rx, 0.18 * ry, 0.12 * rz))
+        _add_blob(img, grids, 0.15, (side * 0.09 * rx, 0.0, 0.12 * rz),
+                  (0.05 * rx, 0.42 * ry, 0.07 * rz), bend=0.15 * rz)
 
     # Bright dots (vessel cross-sections), 1-2 voxels, scattered inside the brain.
     n_dots = max(8, int(np.prod(shape) / 20000))
     centres = (rng.uniform(0.15, 0.85, size=(n_dots, 3)) * np.array(shape)).astype(np.int64)
-    centres = centres[r[tuple(centres.T)] < 0.78]              # keep dots inside the brain
-    big = rng.random(len(centres)) < 0.3                        # some dots span 2 voxels
-    offsets = np.array([(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)], dtype=np.int64)
-    pts = centres[:, None, :] + offsets[None, :, :] * big[:, None, None]
+    two_voxel = rng.random(n_dots) < 0.3
+    keep = r[tuple(centres.T)] < 0.78                                # inside the brain only
+    steps = np.array([(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)], dtype=np.int64)
+    pts = centres[keep, None, :] + steps[None, :, :] * two_voxel[keep, None, None]
     pts = np.minimum(pts.reshape(-1, 3), np.array(shape) - 1)
     img[tuple(pts.T)] = f32(1.0)
 
-    # Smooth multiplicative bias field, as coil sensitivity would give.
-    img *= 1 + f32(0.04) * _plane_waves(rng, grids, 3, wavelength=3.0 * scale_mm)
-    img = np.clip(img, 0, None)
-    return (img / img.max()).astype(np.float32)
+    # Smooth multiplicative bias field.
+    img *= 1 + f32(0.04) * _plane_waves(rng, grids, 3, wavelength=3.0 * mm)
+    np.maximum(img, 0, out=img)
+    img /= img.max()
+    return img
 
 
 # ----------------------------------------------------------------------------- public loader
