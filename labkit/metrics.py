@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["psnr", "ssim", "ssim_map", "brain_mask", "gaussian_window"]
+__all__ = ["brain_mask", "gaussian_window", "psnr", "ssim", "ssim_map"]
 
 # Wang et al. 2004 constants.
 SSIM_SIGMA = 1.5
@@ -231,10 +231,11 @@ def brain_mask(img, threshold: float = 0.1) -> np.ndarray:
 
     .. math:: m_p = [\\, x_p > \\tau \\max_q x_q \\,]
 
-    with the maximum taken per 2-D image. On a T1 template normalised to [0, 1] the air
-    background is near 0, so ``tau = 0.1`` keeps scalp, skull-adjacent tissue and brain and
-    drops the air; it is a *foreground* mask, not a skull-stripped brain segmentation. Compute it
-    on the reference (HR) image and pass it as ``mask=`` to :func:`psnr` / :func:`ssim`.
+    with the maximum taken per 2-D image. It is an intensity *foreground* mask, not a
+    segmentation: on the MNI152 template that nilearn ships (already brain-extracted, background
+    exactly 0) it is the brain; on a head image with scalp it keeps the whole head and drops the
+    air. Compute it on the reference (HR) image and pass it as ``mask=`` to :func:`psnr` /
+    :func:`ssim`.
 
     Parameters
     ----------

@@ -2,8 +2,9 @@
 
 * ``"mni152"``: the MNI ICBM152 2009a (nonlinear, symmetric) T1 template at 1 mm that the
   ``nilearn`` wheel ships as ``nilearn/datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz``.
-  It is stored as ``uint8`` (0..255, maximum 255), shape ``(197, 233, 189)``, RAS orientation.
-  We find the file through the import system's *specification* of the package
+  It is brain-extracted (background exactly 0) and stored as ``uint8`` (0..255, maximum 255),
+  shape ``(197, 233, 189)``, 1 mm voxels, RAS orientation.
+  We find the file with the ``importlib.resources`` reader of the package's import *spec*
   (:func:`importlib.util.find_spec`), which locates the installed files without running
   ``nilearn/__init__.py``: importing nilearn would pull in scikit-learn, pandas, ... for nothing.
 * ``"phantom"``: a procedural, seeded, brain-like volume (see :func:`brain_phantom`).
@@ -25,8 +26,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Volume", "load_volume", "list_samples", "brain_phantom", "mni152_path",
-           "BUILTIN_VOLUMES"]
+__all__ = [
+    "BUILTIN_VOLUMES",
+    "Volume",
+    "brain_phantom",
+    "list_samples",
+    "load_volume",
+    "mni152_path",
+]
 
 BUILTIN_VOLUMES = ("mni152", "phantom")
 MNI152_GLOB = "mni_icbm152_t1_tal_nlin_sym_09a*.nii*"
@@ -59,12 +66,20 @@ class Volume(NamedTuple):
 def _package_dir(package: str) -> Path:
     """Installed directory of ``package`` without importing it.
 
-    ``importlib.resources.files(package)`` would import the package; ``find_spec`` of a top-level
-    name only asks the import system where it *would* load it from.
+    ``importlib.resources.files(package)`` would import the package first. Instead we ask the
+    import system for the package's *spec* (where it would be loaded from) and take the
+    ``importlib.resources`` reader that its loader provides; for a normal (unzipped) install that
+    reader's ``files()`` is the package directory. Nothing in the package runs.
     """
     spec = importlib.util.find_spec(package)
-    if spec is not None and spec.submodule_search_locations:
-        return Path(list(spec.submodule_search_locations)[0])
+    if spec is not None:
+        get_reader = getattr(spec.loader, "get_resource_reader", None)
+        reader = get_reader(spec.name) if get_reader is not None else None
+        root = reader.files() if reader is not None and hasattr(reader, "files") else None
+        if isinstance(root, Path):
+            return root
+        if spec.submodule_search_locations:
+            return Path(next(iter(spec.submodule_search_locations)))
     # Fallback: the wheel's RECORD, via package metadata (also import-free).
     try:
         files = importlib.metadata.files(package) or []
@@ -90,8 +105,9 @@ def mni152_path() -> Path:
 def list_samples() -> list[Path]:
     """NIfTI sample files shipped with nibabel (its ``tests/data`` folder), sorted by name.
 
-    Try them with ``load_volume(path)``; some are 4-D (the first volume is used) and some are
-    tiny test images.
+    Try them with ``load_volume(path)``. They are small test images: some are 4-D (the first
+    volume is used, with a warning) and ``resampled_anat_moved.nii`` contains NaN outside its
+    field of view, so ``load_volume`` rejects it with a ``ValueError``.
     """
     data_dir = _package_dir("nibabel") / "tests" / "data"
     return sorted(p for p in data_dir.iterdir()
@@ -122,25 +138,28 @@ def _normalise(data: np.ndarray, where: str) -> np.ndarray:
 
 def _read_nifti(path: Path, where: str) -> Volume:
     import nibabel as nib  # lazy: importing labkit.data should stay cheap
+    from nibabel.filebasedimages import ImageFileError
 
     try:
         img = nib.load(str(path))
-    except Exception as err:  # nibabel raises several types for corrupt files
+    except (ImageFileError, OSError, EOFError, ValueError) as err:   # corrupt or truncated file
         raise ValueError(f"load_volume: cannot read {path} as NIfTI ({err})") from None
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
-        raise ValueError(f"load_volume: {path} is a {type(img).__name__}, not a NIfTI image")
+        # A wrong file *content* is a bad value, hence ValueError (not TypeError).
+        raise ValueError(  # noqa: TRY004
+            f"load_volume: {path} is a {type(img).__name__}, not a NIfTI image")
     if img.ndim not in (3, 4):
         raise ValueError(f"load_volume: {path} has shape {img.shape}; expected a 3-D volume "
                          f"(or 4-D, of which the first volume is used)")
     img = nib.as_closest_canonical(img)
+    # img.dataobj applies the header's scaling (scl_slope, scl_inter) only when there is one, so
+    # unscaled integer data keeps its stored dtype and uint8 / max stays exact.
     if img.ndim == 4:
         warnings.warn(f"load_volume: {path} is 4-D with shape {img.shape}; using only the first "
                       f"volume [..., 0]", UserWarning, stacklevel=3)
-        raw = np.asanyarray(img.dataobj[..., 0])
+        raw = np.asarray(img.dataobj[..., 0])
     else:
-        raw = np.asanyarray(img.dataobj)
-    # dataobj applies the header's scl_slope/scl_inter; keep exact integers where possible.
-    raw = np.asarray(raw)
+        raw = np.asarray(img.dataobj)
     if raw.dtype.kind not in "biuf":
         raise ValueError(f"load_volume: {path} has non-numeric dtype {raw.dtype}")
     data = _normalise(raw, where)

@@ -35,8 +35,15 @@ import numpy as np
 
 from labkit._validate import as_pair, check_array
 
-__all__ = ["fft2c", "ifft2c", "kspace_mask", "kspace_truncate", "kspace_downsample",
-           "zero_fill_upsample", "grid_offset"]
+__all__ = [
+    "fft2c",
+    "grid_offset",
+    "ifft2c",
+    "kspace_downsample",
+    "kspace_mask",
+    "kspace_truncate",
+    "zero_fill_upsample",
+]
 
 _AXES = (-2, -1)
 

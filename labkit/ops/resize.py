@@ -30,14 +30,20 @@ The matrix reproduces MATLAB's ``imresize`` (Image Processing Toolbox), function
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from labkit._validate import check_array
 
-__all__ = ["imresize", "interpolation_matrix", "cubic_kernel", "triangle_kernel", "box_kernel",
-           "KERNELS"]
+__all__ = [
+    "KERNELS",
+    "box_kernel",
+    "cubic_kernel",
+    "imresize",
+    "interpolation_matrix",
+    "triangle_kernel",
+]
 
 
 def cubic_kernel(x: np.ndarray, a: float = -0.5) -> np.ndarray:
@@ -116,7 +122,7 @@ def interpolation_matrix(in_len: int, out_len: int, scale: float,
 
     u = (np.arange(out_len) + 0.5) / scale - 0.5          # output centres in input coordinates
     left = np.floor(u - width / 2)
-    taps = int(math.ceil(width)) + 2                      # MATLAB's P: enough taps for any u
+    taps = math.ceil(width) + 2                      # MATLAB's P: enough taps for any u
     idx = left[:, None] + np.arange(taps)[None, :]        # (out_len, taps) candidate inputs
     w = h(u[:, None] - idx)
     w /= w.sum(axis=1, keepdims=True)
@@ -137,7 +143,7 @@ def interpolation_matrix(in_len: int, out_len: int, scale: float,
 def _output_length(in_len: int, scale: float) -> int:
     # MATLAB: ceil(scale * in_len). The tiny tolerance keeps e.g. 195 * (1/3) = 65.00000000000001
     # from becoming 66 because of floating-point rounding of 1/3.
-    return max(1, int(math.ceil(in_len * scale - 1e-9)))
+    return max(1, math.ceil(in_len * scale - 1e-9))
 
 
 def _parse_scale(scale, owner: str) -> tuple[float, float]:

@@ -1,0 +1,125 @@
+"""The MNI-SR benchmark: train/test axial slices of the MNI152 template, and its bicubic baseline.
+
+Definition (the contract every result in the course is quoted against)
+----------------------------------------------------------------------
+* HR images are axial slices ``vol[:196, :232, z]`` of ``load_volume("mni152").data`` (the
+  template is ``(197, 233, 189)``; dropping the last row and column gives sizes divisible by 2
+  and 4).
+* test: ``z = 60..69`` and ``z = 100..109`` (20 slices);
+* never used for training: ``z = 57..72`` and ``z = 97..112`` (the test slices plus a 3-slice
+  margin on each side, because neighbouring slices of a 1 mm template are nearly identical);
+* train: every other ``z`` in ``20..149`` (i.e. all remaining slices in that range: 130 - 32 =
+  98 slices).
+* scores: :func:`labkit.metrics.psnr` and :func:`labkit.metrics.ssim` with ``crop=scale`` and
+  ``data_range=1``. When ``scale`` does not divide 196 x 232 (``scale = 3``) the HR slices are
+  first cropped to a multiple of the scale with :func:`crop_to_multiple` (195 x 231), then
+  degraded; the cropped HR is the reference.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from labkit.data.degrade import DEGRADATIONS, crop_to_multiple, degrade
+from labkit.data.volumes import load_volume
+from labkit.metrics import psnr, ssim
+from labkit.ops.resize import imresize
+
+__all__ = [
+    "EXCLUDED_Z",
+    "HR_SHAPE",
+    "TEST_Z",
+    "TRAIN_Z",
+    "bicubic_baseline",
+    "lr_hr_pairs",
+    "mni_sr_split",
+]
+
+HR_SHAPE = (196, 232)
+TEST_Z = tuple(range(60, 70)) + tuple(range(100, 110))
+EXCLUDED_Z = tuple(range(57, 73)) + tuple(range(97, 113))
+TRAIN_Z = tuple(z for z in range(20, 150) if z not in EXCLUDED_Z)
+
+
+@functools.lru_cache(maxsize=1)
+def _split_arrays() -> tuple[np.ndarray, np.ndarray]:
+    vol = load_volume("mni152").data
+    # (X, Y, Z) -> (Z, X, Y): one axial slice per leading index.
+    slices = np.moveaxis(vol[: HR_SHAPE[0], : HR_SHAPE[1], :], -1, 0)
+    train = np.ascontiguousarray(slices[list(TRAIN_Z)])
+    test = np.ascontiguousarray(slices[list(TEST_Z)])
+    train.setflags(write=False)
+    test.setflags(write=False)
+    return train, test
+
+
+def mni_sr_split() -> dict:
+    """The MNI-SR train/test split (see the module docstring for the definition).
+
+    Returns
+    -------
+    dict
+        ``"train"``: float32 ``(98, 196, 232)``; ``"test"``: float32 ``(20, 196, 232)``;
+        ``"train_z"``, ``"test_z"``: int64 arrays of the axial indices, in order. Values are the
+        template's ``uint8 / 255``. The arrays are fresh copies, safe to modify.
+    """
+    train, test = _split_arrays()
+    return {"train": train.copy(), "test": test.copy(),
+            "train_z": np.array(TRAIN_Z, dtype=np.int64), "test_z": np.array(TEST_Z, dtype=np.int64)}
+
+
+def lr_hr_pairs(hr, scale: int, degradation: str = "bicubic", noise_snr=None, seed=None):
+    """Crop HR to a multiple of ``scale`` and degrade it: the aligned (LR, HR) pairs.
+
+    Parameters
+    ----------
+    hr : array_like, shape (H, W) or (N, H, W)
+    scale : int
+    degradation : {"bicubic", "kspace", "gaussian"}
+    noise_snr, seed : optional
+        Passed to :func:`degrade`.
+
+    Returns
+    -------
+    lr : ndarray, shape (..., H // s, W // s)
+    hr : ndarray, shape (..., s * (H // s), s * (W // s))
+        The cropped reference (a view of the input).
+    """
+    hr = crop_to_multiple(hr, scale)
+    return degrade(hr, scale, method=degradation, noise_snr=noise_snr, seed=seed), hr
+
+
+def bicubic_baseline(scale: int, degradation: str = "bicubic", split: dict | None = None) -> dict:
+    """Scores of bicubic interpolation (``imresize`` up) on the MNI-SR test slices.
+
+    For each test slice: ``hr = crop_to_multiple(slice, scale)``, ``lr = degrade(hr, scale,
+    degradation)``, ``sr = imresize(lr, scale)`` (bicubic, not clipped), then
+    ``psnr(sr, hr, data_range=1, crop=scale)`` and ``ssim(...)`` likewise.
+
+    Parameters
+    ----------
+    scale : int
+    degradation : {"bicubic", "kspace", "gaussian"}
+    split : dict, optional
+        A split as returned by :func:`mni_sr_split` (only ``"test"`` is used); default the
+        MNI-SR split.
+
+    Returns
+    -------
+    dict
+        ``"psnr"``, ``"ssim"`` (means over slices, floats), ``"psnr_per_slice"``,
+        ``"ssim_per_slice"`` (``(n_test,)`` arrays), ``"scale"``, ``"degradation"``.
+    """
+    if degradation not in DEGRADATIONS:
+        raise ValueError(f"bicubic_baseline: unknown degradation {degradation!r}; choose one of "
+                         f"{list(DEGRADATIONS)}")
+    test = (split if split is not None else mni_sr_split())["test"]
+    lr, hr = lr_hr_pairs(test, scale, degradation)
+    sr = imresize(lr, output_shape=hr.shape[-2:], method="bicubic")
+    p = psnr(sr, hr, data_range=1.0, crop=scale, reduce=False)
+    s = ssim(sr, hr, data_range=1.0, crop=scale, reduce=False)
+    return {"scale": int(scale), "degradation": degradation,
+            "psnr": float(np.mean(p)), "ssim": float(np.mean(s)),
+            "psnr_per_slice": p, "ssim_per_slice": s}
