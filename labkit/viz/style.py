@@ -42,7 +42,8 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 
 #: Fixed colour per algorithm so that every timing plot agrees.
 ALGORITHM_COLOURS = {"naive": PALETTE[3], "im2col": PALETTE[0], "winograd": PALETTE[2],
-                     "winograd_f2": PALETTE[2], "winograd_f4": PALETTE[4], "torch": PALETTE[7]}
+                     "winograd_f2x3": PALETTE[4], "winograd_f4x3": PALETTE[2],
+                     "torch": PALETTE[7]}
 
 TITLE_SIZE = 10
 LABEL_SIZE = 9
@@ -135,8 +136,9 @@ def show_image(ax, img, title: str | None = None, cmap: str = CMAP_IMAGE, vmin=N
 
 
 def add_colorbar(ax, mappable, label: str | None = None):
-    """A slim colourbar beside ``ax``."""
-    cb = ax.figure.colorbar(mappable, ax=ax, fraction=0.046, pad=0.02, shrink=0.9)
+    """A slim colourbar beside ``ax`` (an Axes, or a list of Axes sharing one colourbar)."""
+    fig = np.ravel(ax)[0].figure if isinstance(ax, (list, tuple, np.ndarray)) else ax.figure
+    cb = fig.colorbar(mappable, ax=ax, fraction=0.046, pad=0.02, shrink=0.9)
     cb.ax.tick_params(labelsize=ANNOTATION_SIZE)
     if label:
         cb.set_label(label, fontsize=ANNOTATION_SIZE)
@@ -144,31 +146,39 @@ def add_colorbar(ax, mappable, label: str | None = None):
 
 
 def annotate_values(ax, a, fmt: str = "{:.2g}", fontsize: int = ANNOTATION_SIZE,
-                    max_cells: int = 400, origin=(0, 0), colors=("black", "white"),
-                    threshold=None) -> int:
+                    max_cells: int = 400, origin=(0, 0), image=None) -> int:
     """Write each value of a small 2-D array into its cell.
 
     Nothing is written when ``a`` has more than ``max_cells`` cells (the numbers would be
-    unreadable).  Text is white on dark cells and black on light ones when ``threshold`` (the
-    value above which a cell counts as dark) is given.  Returns the number of labels drawn.
+    unreadable).  With ``image`` (the ``AxesImage`` showing ``a``) the text is white on dark
+    cells and black on light ones.  Returns the number of labels drawn.
     """
     a = np.asarray(a)
     if a.ndim != 2 or a.size > max_cells:
         return 0
     r0, c0 = origin
     for (i, j), v in np.ndenumerate(a):
-        colour = colors[0]
-        if threshold is not None and np.isfinite(v) and v > threshold:
-            colour = colors[1]
-        text = fmt.format(v) if np.isfinite(v) else str(v)
+        colour = "black"
+        if image is not None and np.isfinite(v):
+            r, g, b, _ = image.cmap(image.norm(v))
+            # Relative luminance (ITU-R BT.709): dark cells get white text.
+            if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5:
+                colour = "white"
+        # "+ 0.0" turns -0.0 into 0.0, so that exact zeros never print as "-0".
+        text = fmt.format(v + 0.0) if np.isfinite(v) else str(v)
         ax.text(c0 + j, r0 + i, text, ha="center", va="center", fontsize=fontsize, color=colour)
     return a.size
 
 
 def panel_axes(fig) -> dict:
-    """``{label: Axes}`` for every labelled data axes of ``fig`` (colourbars excluded)."""
-    return {ax.get_label(): ax for ax in fig.axes
-            if ax.get_label() and not ax.get_label().startswith("<")}
+    """``{label: Axes}`` for every labelled data axes of ``fig``, insets included (colourbars
+    excluded)."""
+    found = {}
+    for ax in fig.axes:
+        for a in [ax, *getattr(ax, "child_axes", [])]:
+            if a.get_label() and not a.get_label().startswith("<"):
+                found[a.get_label()] = a
+    return found
 
 
 def figure_to_png(fig, dpi: int = WIDGET_DPI) -> bytes:
@@ -210,7 +220,8 @@ def check_volume(vol, owner: str, name: str = "volume") -> np.ndarray:
     if a.ndim == 4 and a.shape[3] == 1:
         a = a[..., 0]
     if a.ndim != 3 or a.size == 0:
-        raise ValueError(f"{owner}: {name} must be a 3-D array (X, Y, Z), got shape {np.shape(vol)}")
+        raise ValueError(f"{owner}: {name} must be a 3-D array (X, Y, Z), "
+                         f"got shape {np.shape(vol)}")
     if a.dtype.kind not in "biuf":
         raise ValueError(f"{owner}: {name} must be numeric, got dtype {a.dtype}")
     if not np.all(np.isfinite(a)):
@@ -221,7 +232,8 @@ def check_volume(vol, owner: str, name: str = "volume") -> np.ndarray:
 def check_int(value, owner: str, name: str, minimum: int = 1) -> int:
     """An integer ``>= minimum`` (numpy ints accepted, bools rejected)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{owner}: {name} must be an int, got {value!r}")
+        # ValueError, not TypeError: the project's contract for every bad argument.
+        raise ValueError(f"{owner}: {name} must be an int, got {value!r}")  # noqa: TRY004
     if value < minimum:
         raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value}")
     return int(value)
@@ -234,5 +246,6 @@ def check_pair(value, owner: str, name: str, minimum: int = 1) -> tuple[int, int
     try:
         a, b = value
     except (TypeError, ValueError):
-        raise ValueError(f"{owner}: {name} must be an int or a pair of ints, got {value!r}") from None
+        raise ValueError(f"{owner}: {name} must be an int or a pair of ints, "
+                         f"got {value!r}") from None
     return check_int(a, owner, name, minimum), check_int(b, owner, name, minimum)
