@@ -87,17 +87,7 @@ class Network:
     # -- passes ----------------------------------------------------------------------------
     def forward(self, x, training: bool = True):
         """Run every layer; keeps each layer's cache for :meth:`backward`."""
-        x = check_array(x, f"Network {self.name!r}", finite=True)
-        outs = [x]                                   # outs[p + 1] is the output of layer p
-        for p, layer in enumerate(self.layers):
-            src = self._sources[p]
-            if src is None:
-                y = layer.forward(outs[-1], training=training)
-            else:
-                y = layer.forward(outs[-1], training=training, other=outs[src + 1])
-            outs.append(y)
-        self._last_training = training
-        return outs[-1]
+        return self.layer_outputs(x, training=training)[-1]
 
     __call__ = forward
 
@@ -140,6 +130,18 @@ class Network:
         for start in range(0, x.shape[0], batch_size):
             outs.append(self._forward_free(x[start:start + batch_size]))
         return np.concatenate(outs, axis=0)
+
+    def layer_outputs(self, x, training: bool = True) -> list[np.ndarray]:
+        """Output of every layer for input ``x`` (``[out_0, ..., out_last]``), e.g. feature maps
+        for figures.  Each layer keeps its cache for :meth:`backward`."""
+        x = check_array(x, f"Network {self.name!r}", finite=True)
+        outs = [x]                                   # outs[p + 1] is the output of layer p
+        for p, layer in enumerate(self.layers):
+            src = self._sources[p]
+            kwargs = {} if src is None else {"other": outs[src + 1]}
+            outs.append(layer.forward(outs[-1], training=training, **kwargs))
+        self._last_training = training
+        return outs[1:]
 
     def _forward_free(self, x):
         # Keep only the outputs a later shortcut still needs, and drop layer caches at once.

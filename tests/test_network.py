@@ -132,3 +132,11 @@ def test_tiny_edsr_learns(rng):
 def test_network_rejects_nan_input():
     with pytest.raises(ValueError, match="NaN or inf"):
         small_net().forward(np.full((1, 4, 4, 1), np.nan))
+
+
+def test_layer_outputs(rng):
+    net = small_net().astype(np.float64)
+    x = rng.standard_normal((2, 5, 5, 1))
+    outs = net.layer_outputs(x, training=False)
+    assert [o.shape for o in outs] == net.output_shapes(x.shape)
+    np.testing.assert_array_equal(outs[-1], net.forward(x, training=False))
