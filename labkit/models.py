@@ -21,6 +21,47 @@ def _seed(seed, k):
     return None if seed is None else seed + k
 
 
+INITS = ("torch", "he")
+
+
+def torch_default_init(net: Network, seed=None) -> Network:
+    """Re-initialise every :class:`~labkit.layers.Conv2D` of ``net`` as PyTorch's ``nn.Conv2d``.
+
+    PyTorch draws weights and biases from :math:`U(-1/\\sqrt{n}, 1/\\sqrt{n})` with
+    :math:`n = k_h k_w C_{in}` (``kaiming_uniform_(a=sqrt(5))``), a standard deviation of
+    :math:`1/\\sqrt{3n}`, about :math:`\\sqrt 6` times smaller than He-normal.  For a weight-
+    normalised layer the direction ``v`` is drawn so and the gain set to ``g = ||v||`` (what
+    ``weight_norm`` does when it wraps a layer).  In place; returns ``net``.
+
+    Why the SR builders use it: with He-normal weights every residual block of EDSR (``res_scale
+    = 1``) roughly doubles the variance of the features, so an 8-block network starts with
+    outputs ~100 times too large and Adam spends its first thousand steps undoing that; with
+    this initialisation (the one the EDSR and WDSR reference code trains with) the initial
+    output is small and training starts at once.
+    """
+    rng = np.random.default_rng(seed)
+    for layer in net.layers:
+        if not isinstance(layer, Conv2D):
+            continue
+        key = "v" if layer.weight_norm else "w"
+        w = layer.params[key]
+        bound = 1.0 / np.sqrt(np.prod(w.shape[:3]))
+        layer.params[key] = rng.uniform(-bound, bound, w.shape).astype(w.dtype)
+        if layer.weight_norm:
+            v = layer.params["v"].astype(np.float64)
+            layer.params["g"] = np.sqrt((v * v).sum(axis=(0, 1, 2))).astype(w.dtype)
+        if layer.use_bias:
+            b = layer.params["b"]
+            layer.params["b"] = rng.uniform(-bound, bound, b.shape).astype(b.dtype)
+    return net
+
+
+def _initialise(net, init, seed, owner):
+    if init not in INITS:
+        raise ValueError(f"{owner}: init must be one of {INITS}, got {init!r}")
+    return torch_default_init(net, seed) if init == "torch" else net
+
+
 def upsampler(scale: int, n_filters: int, seed=None, algorithm="auto") -> list:
     """EDSR's upsampler: conv to ``4F`` + ``PixelShuffle(2)`` once (x2) or twice (x4), or conv to
     ``9F`` + ``PixelShuffle(3)`` (x3)."""
@@ -34,13 +75,18 @@ def upsampler(scale: int, n_filters: int, seed=None, algorithm="auto") -> list:
 
 
 def edsr(scale, n_blocks=16, n_filters=64, res_scale=1.0, channels=1, seed=None,
-         algorithm="auto") -> Network:
+         algorithm="auto", init="torch") -> Network:
     """EDSR (Lim et al. 2017, "Enhanced Deep Residual Networks for Single Image SR").
 
     head conv 3x3 -> ``n_blocks`` x [conv 3x3, ReLU, conv 3x3, Shortcut(alpha=res_scale)]
     -> conv 3x3 -> Shortcut to the head output -> upsampler -> conv 3x3 to ``channels``.
     No batch normalisation: EDSR's point is that removing it helps SR.  ``edsr(2, 16, 64)`` has
     1,367,553 parameters (one channel), the same as PyTorch's EDSR-baseline.
+
+    ``seed`` seeds the weights; ``init="torch"`` (default) initialises them as PyTorch's
+    ``nn.Conv2d`` does (:func:`torch_default_init`, what the EDSR reference code trains with),
+    ``init="he"`` keeps :class:`~labkit.layers.Conv2D`'s He-normal weights (the outputs of a deep
+    residual stack then start far too large: compare ``net.forward(x).std()``).
     """
     _check_scale(scale, "edsr")
     if n_blocks < 0 or n_filters < 1 or channels < 1:
@@ -58,7 +104,7 @@ def edsr(scale, n_blocks=16, n_filters=64, res_scale=1.0, channels=1, seed=None,
                Shortcut(0)]                         # global residual: back to the head output
     layers += upsampler(scale, F, seed, algorithm)
     layers += [Conv2D(F, channels, 3, algorithm=algorithm, seed=_seed(seed, 2000))]
-    return Network(layers, name=f"edsr_x{scale}_{n_blocks}b_{F}f")
+    return _initialise(Network(layers, name=f"edsr_x{scale}_{n_blocks}b_{F}f"), init, seed, "edsr")
 
 
 # ----------------------------------------------------------------------------------- WDSR
@@ -72,7 +118,7 @@ def _check_sizes(owner, **sizes):
 
 
 def _wdsr(kind, scale, n_blocks, n_filters, block_layers, res_scale, channels, seed,
-          algorithm) -> Network:
+          algorithm, init) -> Network:
     """Shared WDSR skeleton (Yu et al. 2018, Fig. 2): a 5x5 skip branch from the input plus
     head -> residual body -> tail; both branches end in a pixel shuffle and are summed.
 
@@ -103,11 +149,11 @@ def _wdsr(kind, scale, n_blocks, n_filters, block_layers, res_scale, channels, s
         layers += body + [Shortcut(-(len(body) + 1), alpha=res_scale)]
     layers += [conv(F, out, 3, 2), PixelShuffle(scale),
                Shortcut(1)]                        # absolute position 1: the skip branch output
-    return Network(layers, name=f"{kind}_x{scale}_{n_blocks}b_{F}f")
+    return _initialise(Network(layers, name=f"{kind}_x{scale}_{n_blocks}b_{F}f"), init, seed, kind)
 
 
 def wdsr_a(scale, n_blocks=8, n_filters=32, expansion=4, res_scale=1.0, channels=1, seed=None,
-           algorithm="auto") -> Network:
+           algorithm="auto", init="torch") -> Network:
     """WDSR-A (Yu et al. 2018, "Wide Activation for Efficient and Accurate Image SR").
 
     Parameters
@@ -130,6 +176,8 @@ def wdsr_a(scale, n_blocks=8, n_filters=32, expansion=4, res_scale=1.0, channels
         Base seed for the weight initialisation.
     algorithm : str
         Convolution algorithm passed to every :class:`~labkit.layers.Conv2D`.
+    init : "torch" or "he"
+        Weight initialisation, see :func:`edsr` and :func:`torch_default_init`.
 
     Every convolution is weight-normalised (``w = g v / ||v||``, parameters ``v`` and ``g``),
     there is no upsampling convolution before the shuffle (the tail maps straight to
@@ -144,11 +192,12 @@ def wdsr_a(scale, n_blocks=8, n_filters=32, expansion=4, res_scale=1.0, channels
         return [conv(n_filters, wide, 3, key), Activation("relu"),
                 conv(wide, n_filters, 3, key + 1)]
 
-    return _wdsr("wdsr_a", scale, n_blocks, n_filters, block, res_scale, channels, seed, algorithm)
+    return _wdsr("wdsr_a", scale, n_blocks, n_filters, block, res_scale, channels, seed,
+                 algorithm, init)
 
 
 def wdsr_b(scale, n_blocks=8, n_filters=32, expansion=6, low_rank=0.8, res_scale=1.0,
-           channels=1, seed=None, algorithm="auto") -> Network:
+           channels=1, seed=None, algorithm="auto", init="torch") -> Network:
     """WDSR-B: wider activation at the same cost via 1x1 convolutions (Yu et al. 2018, Fig. 3).
 
     Each block is ``conv1x1(F -> expansion F), ReLU, conv1x1(expansion F -> int(low_rank F)),
@@ -168,7 +217,8 @@ def wdsr_b(scale, n_blocks=8, n_filters=32, expansion=6, low_rank=0.8, res_scale
         return [conv(n_filters, wide, 1, key), Activation("relu"),
                 conv(wide, narrow, 1, key + 1), conv(narrow, n_filters, 3, key + 2)]
 
-    return _wdsr("wdsr_b", scale, n_blocks, n_filters, block, res_scale, channels, seed, algorithm)
+    return _wdsr("wdsr_b", scale, n_blocks, n_filters, block, res_scale, channels, seed,
+                 algorithm, init)
 
 
 # ----------------------------------------------------------------------------------- teaching nets
@@ -217,10 +267,10 @@ SR_MODELS = {"edsr": edsr, "wdsr_a": wdsr_a, "wdsr_b": wdsr_b}
 
 
 def build_sr_model(name, scale, n_blocks=8, n_filters=32, res_scale=1.0, channels=1, seed=None,
-                   algorithm="auto") -> Network:
+                   algorithm="auto", init="torch") -> Network:
     """Build one of :data:`SR_MODELS` by name with the arguments they share."""
     if name not in SR_MODELS:
         raise ValueError(f"build_sr_model: unknown model {name!r}; choose one of "
                          f"{sorted(SR_MODELS)}")
     return SR_MODELS[name](scale, n_blocks=n_blocks, n_filters=n_filters, res_scale=res_scale,
-                           channels=channels, seed=seed, algorithm=algorithm)
+                           channels=channels, seed=seed, algorithm=algorithm, init=init)

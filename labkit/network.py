@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from labkit._validate import check_array
-from labkit.layers import LAYER_TYPES, Layer
+from labkit.layers import LAYER_TYPES, Layer, Shortcut
 
 FORMAT = "labkit-network"
 FORMAT_VERSION = 1
@@ -162,12 +162,14 @@ class Network:
 
     # -- description -----------------------------------------------------------------------
     def output_shapes(self, input_shape) -> list[tuple]:
-        shapes = []
-        shape = tuple(input_shape)
-        for layer in self.layers:
-            shape = tuple(layer.output_shape(shape))
-            shapes.append(shape)
-        return shapes
+        shapes = [tuple(input_shape)]                # shapes[p + 1]: output of layer p
+        for p, layer in enumerate(self.layers):
+            src = self._sources[p]
+            if src is not None and not isinstance(layer, Shortcut):
+                shapes.append(shapes[src + 1])        # a Route passes the earlier output on
+            else:
+                shapes.append(tuple(layer.output_shape(shapes[-1])))
+        return shapes[1:]
 
     def summary(self, input_shape=(1, 48, 48, 1)) -> str:
         """A table of layers, output shapes and parameter counts (returned, not printed)."""

@@ -140,3 +140,11 @@ def test_layer_outputs(rng):
     outs = net.layer_outputs(x, training=False)
     assert [o.shape for o in outs] == net.output_shapes(x.shape)
     np.testing.assert_array_equal(outs[-1], net.forward(x, training=False))
+
+
+def test_output_shapes_follow_route(rng):
+    from labkit.layers import Route
+    net = Network([Conv2D(1, 4, 3, seed=0, algorithm="im2col"), PixelShuffle(2), Route(-3),
+                   Conv2D(1, 4, 3, seed=1, algorithm="im2col"), PixelShuffle(2), Shortcut(-4)])
+    x = rng.standard_normal((2, 5, 6, 1)).astype(np.float32)
+    assert net.output_shapes(x.shape) == [o.shape for o in net.layer_outputs(x)]

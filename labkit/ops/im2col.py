@@ -12,6 +12,14 @@ The windows are first taken as a strided *view* (no copy); the copy happens once
 view is reshaped into the 2-D matrix that BLAS needs.  ``col2im`` is the adjoint: it adds
 every row of a column matrix back onto the input positions it came from, summing where
 windows overlap, which is exactly the input gradient of the convolution.
+
+Two backends compute the same thing.  ``backend="numpy"`` (the functions above the line
+"numba backend") pads with ``np.pad``, builds the column matrix from a strided view and
+scatters ``col2im`` tap by tap.  ``backend="numba"`` (the default of the convolution) builds
+the column matrix in one parallel pass straight from the unpadded input (padding by bounds
+checks: no padded copy) and computes ``col2im`` as a parallel *gather* (each input pixel sums
+the column entries that read it), which needs neither a padded buffer nor a crop.  A 1x1
+kernel with stride 1 and no padding needs no column matrix at all: ``x`` reshaped *is* it.
 """
 
 from __future__ import annotations
@@ -81,19 +89,73 @@ def im2col_workspace_bytes(x_shape, kernel, stride, pads: Pads, itemsize: int = 
     return n * ho * wo * kh * kw * c * itemsize
 
 
-def conv2d_im2col_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (0, 0))):
+# ----------------------------------------------------------------------------- numba backend
+
+def im2col_numba(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int] = (1, 1),
+                 pads: Pads = ((0, 0), (0, 0))) -> np.ndarray:
+    """Same matrix as ``im2col(pad_nhwc(x, pads), kernel, stride)``, built by a parallel
+    numba kernel directly from the unpadded ``x`` (zeros where a window hangs over the
+    border).  Shape ``(N * Ho * Wo, kh * kw * C)``."""
+    from labkit.ops._numba_kernels import im2col_numba as kernel_fn
+    _, h, w, _ = x.shape
+    kh, kw = kernel
+    ho = (h + sum(pads[0]) - kh) // stride[0] + 1
+    wo = (w + sum(pads[1]) - kw) // stride[1] + 1
+    n, c = x.shape[0], x.shape[3]
+    cols = np.empty((n * ho * wo, kh * kw * c), dtype=x.dtype)
+    kernel_fn(np.ascontiguousarray(x), kh, kw, stride[0], stride[1], pads[0][0], pads[1][0],
+              ho, wo, cols)
+    return cols
+
+
+def col2im_numba(cols: np.ndarray, x_shape, kernel: tuple[int, int],
+                 stride: tuple[int, int] = (1, 1), pads: Pads = ((0, 0), (0, 0))) -> np.ndarray:
+    """Same as ``unpad_nhwc(col2im(cols, padded_shape, kernel, stride), pads)``: the adjoint of
+    :func:`im2col_numba`, computed as a parallel gather.  Returns ``x_shape`` (unpadded)."""
+    from labkit.ops._numba_kernels import col2im_numba as kernel_fn
+    n, h, w, c = x_shape
+    kh, kw = kernel
+    ho = (h + sum(pads[0]) - kh) // stride[0] + 1
+    wo = (w + sum(pads[1]) - kw) // stride[1] + 1
+    if cols.shape != (n * ho * wo, kh * kw * c):
+        raise ValueError(f"col2im_numba: expected columns of shape {(n * ho * wo, kh * kw * c)} "
+                         f"for input {tuple(x_shape)}, kernel {kernel}, stride {stride}, "
+                         f"padding {pads}; got {cols.shape}")
+    out = np.zeros(tuple(x_shape), dtype=cols.dtype)
+    kernel_fn(np.ascontiguousarray(cols), kh, kw, stride[0], stride[1], pads[0][0], pads[1][0],
+              ho, wo, out)
+    return out
+
+
+def _is_pointwise(w, stride, pads) -> bool:
+    return w.shape[:2] == (1, 1) and tuple(stride) == (1, 1) and not any(sum(pads, ()))
+
+
+# ----------------------------------------------------------------------------- convolution
+
+def conv2d_im2col_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (0, 0)),
+                          backend: str = "numba"):
     """Convolution forward as ``im2col(x_pad) @ w.reshape(-1, C_out)``; returns ``(y, cache)``.
 
-    The column matrix is kept in the cache: the weight gradient reuses it.
+    The column matrix is kept in the cache: the weight gradient reuses it.  ``backend`` picks
+    how the column matrix is built (``"numba"`` or ``"numpy"``, see the module docstring).
     """
     ho, wo = check_conv_args(x, w, stride, pads, "conv2d_im2col_forward")
+    if backend not in ("numba", "numpy"):
+        raise ValueError(f"conv2d_im2col_forward: backend must be 'numba' or 'numpy', "
+                         f"got {backend!r}")
     kh, kw, cin, cout = w.shape
-    xp = pad_nhwc(x, pads)
-    cols = im2col(xp, (kh, kw), stride)
+    if _is_pointwise(w, stride, pads):
+        cols = np.ascontiguousarray(x).reshape(-1, cin)       # a 1x1 conv is already a GEMM
+    elif backend == "numba":
+        cols = im2col_numba(x, (kh, kw), stride, pads)
+    else:
+        cols = im2col(pad_nhwc(x, pads), (kh, kw), stride)
     y = cols @ w.reshape(kh * kw * cin, cout)
     if b is not None:
         y += b
-    return y.reshape(x.shape[0], ho, wo, cout), (cols, xp.shape, w, b is not None, stride, pads)
+    return y.reshape(x.shape[0], ho, wo, cout), (cols, x.shape, w, b is not None, stride, pads,
+                                                 backend)
 
 
 def conv2d_im2col_backward(dy, cache):
@@ -102,11 +164,18 @@ def conv2d_im2col_backward(dy, cache):
     ``dW = cols^T dY``, ``d cols = dY W^T``, ``dx = col2im(d cols)`` (cropped to the unpadded
     input), ``db = sum(dY)``.  Returns ``(dx, dw, db)``.
     """
-    cols, xp_shape, w, has_bias, stride, pads = cache
+    cols, x_shape, w, has_bias, stride, pads, backend = cache
     kh, kw, cin, cout = w.shape
     dy2 = dy.reshape(-1, cout)
     dw = (cols.T @ dy2).reshape(w.shape)
     dcols = dy2 @ w.reshape(kh * kw * cin, cout).T
-    dx = unpad_nhwc(col2im(dcols, xp_shape, (kh, kw), stride), pads)
-    db = dy2.sum(axis=0) if has_bias else None
+    if _is_pointwise(w, stride, pads):
+        dx = dcols.reshape(x_shape)
+    elif backend == "numba":
+        dx = col2im_numba(dcols, x_shape, (kh, kw), stride, pads)
+    else:
+        n, h, wd, c = x_shape
+        padded = (n, h + sum(pads[0]), wd + sum(pads[1]), c)
+        dx = unpad_nhwc(col2im(dcols, padded, (kh, kw), stride), pads)
+    db = np.einsum("ij->j", dy2) if has_bias else None    # one pass, faster than sum(axis=0)
     return dx, dw, db

@@ -1,0 +1,305 @@
+"""Timing harness: labkit's convolution algorithms side by side, and PyTorch's as a reference.
+
+Every figure of the Timing chapter comes from :func:`benchmark_conv`: one row per
+(algorithm, shape, pass) with the median time, the throughput and the extra memory the
+algorithm needs.  Throughput is counted in *direct-convolution* flops,
+``2 N Ho Wo C_in C_out kh kw``, for every algorithm, so a Winograd "GFLOP/s" above the
+machine's GEMM peak means it spends fewer multiplications, not that it multiplies faster.
+
+PyTorch is optional: it is imported only when asked for and skipped (with a note) when it is
+not installed.  It is timed on NCHW tensors, its native layout, and labkit on NHWC arrays, its
+own; no layout conversion is counted on either side.
+
+Timing on a shared machine is noisy: each figure is the median of ``repeats`` calls after
+warm-up calls (which also compile the numba kernels), and comparisons with PyTorch should be
+made from runs interleaved in one process (``benchmarks/bench_conv.py`` does that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+#: Algorithm names understood by :func:`time_conv` (``winograd`` is ``F(4x4, 3x3)``).
+BENCH_ALGORITHMS = ("naive", "im2col", "winograd", "winograd_f2x3")
+PASSES = ("forward", "forward+backward")
+
+
+def conv_flops(n, ho, wo, c_in, c_out, kh, kw) -> int:
+    """Flops of the direct convolution: one multiply and one add per weight and output."""
+    return 2 * n * ho * wo * c_in * c_out * kh * kw
+
+
+def workspace_bytes(algorithm, x_shape, w_shape, stride=(1, 1), pads=((1, 1), (1, 1)),
+                    itemsize=4) -> int:
+    """Extra memory an algorithm allocates besides ``x``, ``w`` and ``y`` (forward pass).
+
+    * ``im2col``: the column matrix, ``N Ho Wo kh kw C_in`` values (kept for the backward).
+    * ``winograd``: the transformed filters ``a^2 C_in C_out`` plus, per worker thread, one
+      chunk of transformed input and GEMM output ``a^2 chunk (C_in + C_out)``.
+    * ``naive``: one ``(N, Ho, Wo, C_out)`` product per tap, reused.
+    * ``torch``: not measured (None is returned by :func:`benchmark_conv`).
+    """
+    from labkit.ops.im2col import im2col_workspace_bytes
+    n, h, w, c_in = x_shape
+    kh, kw, _, c_out = w_shape
+    ho = (h + sum(pads[0]) - kh) // stride[0] + 1
+    wo = (w + sum(pads[1]) - kw) // stride[1] + 1
+    if algorithm == "im2col":
+        if (kh, kw) == (1, 1) and tuple(stride) == (1, 1) and not any(sum(pads, ())):
+            return 0
+        return im2col_workspace_bytes(x_shape, (kh, kw), stride, pads, itemsize)
+    if algorithm.startswith("winograd"):
+        from labkit.ops import winograd
+        variant = "f2x3" if algorithm.endswith("f2x3") else "f4x3"
+        m = winograd.VARIANTS[variant][0]
+        a = m + 2
+        tiles = n * -(-ho // m) * -(-wo // m)
+        chunk, parts = winograd._plan(tiles, c_in, c_out)
+        return (a * a * c_in * c_out + len(parts) * a * a * chunk * (c_in + c_out)) * itemsize
+    if algorithm == "naive":
+        return n * ho * wo * c_out * itemsize
+    raise ValueError(f"workspace_bytes: unknown algorithm {algorithm!r}")
+
+
+def _median_time(fn, repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def make_conv_problem(n, h, w, c_in, c_out, k=3, dtype="float32", seed=0):
+    """Unit-variance input ``(n, h, w, c_in)``, He-normal weights ``(k, k, c_in, c_out)``,
+    small bias and a unit-variance output gradient: the data every benchmark uses."""
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(dtype)
+    x = rng.standard_normal((n, h, w, c_in)).astype(dtype)
+    wt = (rng.standard_normal((k, k, c_in, c_out)) * np.sqrt(2.0 / (k * k * c_in))).astype(dtype)
+    b = (0.1 * rng.standard_normal(c_out)).astype(dtype)
+    return x, wt, b
+
+
+def labkit_conv_callables(algorithm, x, w, b, stride=(1, 1), padding="same"):
+    """``(forward, forward_backward)`` closures running one labkit algorithm on fixed data."""
+    from labkit.ops.conv import conv2d_backward, conv2d_forward, resolve_padding
+    from labkit.ops.winograd import conv2d_winograd_backward, conv2d_winograd_forward
+    stride = tuple(stride)
+    pads = resolve_padding(padding, w.shape[:2], stride, x.shape[1:3], "time_conv")
+    if algorithm not in BENCH_ALGORITHMS:
+        raise ValueError(f"time_conv: unknown algorithm {algorithm!r}; "
+                         f"choose one of {BENCH_ALGORITHMS}")
+    if algorithm == "winograd_f2x3":
+        def fwd():
+            return conv2d_winograd_forward(x, w, b, stride, pads, variant="f2x3")
+
+        def bwd(dy, cache):
+            return conv2d_winograd_backward(dy, cache)
+    else:
+        def fwd():
+            return conv2d_forward(x, w, b, stride, pads, algorithm)
+
+        def bwd(dy, cache):
+            return conv2d_backward(dy, cache)
+    y, _ = fwd()
+    dy = np.random.default_rng(1).standard_normal(y.shape).astype(x.dtype)
+
+    def forward():
+        return fwd()[0]
+
+    def forward_backward():
+        _, cache = fwd()
+        return bwd(dy, cache)
+
+    return forward, forward_backward
+
+
+def torch_conv_callables(x, w, b, stride=(1, 1), padding="same"):
+    """The same convolution in PyTorch on NCHW tensors, or None when torch is missing."""
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return None
+    from labkit.ops.conv import resolve_padding
+    stride = tuple(stride)
+    (pt, pb), (pl, pr) = resolve_padding(padding, w.shape[:2], stride, x.shape[1:3], "torch")
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    wt = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
+    bt = torch.from_numpy(np.ascontiguousarray(b))
+    symmetric = pt == pb and pl == pr
+
+    def conv(inp, weight, bias):
+        if symmetric:
+            return F.conv2d(inp, weight, bias, stride=stride, padding=(pt, pl))
+        return F.conv2d(F.pad(inp, (pl, pr, pt, pb)), weight, bias, stride=stride)
+
+    with torch.no_grad():
+        y = conv(xt, wt, bt)
+    dy = torch.from_numpy(np.random.default_rng(1).standard_normal(tuple(y.shape)).astype(x.dtype))
+    xr = xt.clone().requires_grad_(True)
+    wr = wt.clone().requires_grad_(True)
+    br = bt.clone().requires_grad_(True)
+
+    def forward():
+        with torch.no_grad():
+            return conv(xt, wt, bt)
+
+    def forward_backward():
+        xr.grad = wr.grad = br.grad = None
+        conv(xr, wr, br).backward(dy)
+        return xr.grad, wr.grad, br.grad
+
+    return forward, forward_backward
+
+
+def time_conv(algorithm, x_shape, w_shape, stride=(1, 1), padding="same", dtype="float32",
+              passes=PASSES, repeats=5, seed=0) -> dict:
+    """Median seconds of one convolution for each pass: ``{"forward": s, ...}``.
+
+    ``algorithm`` is one of :data:`BENCH_ALGORITHMS` or ``"torch"`` (None if torch is missing).
+    """
+    n, h, w, c_in = x_shape
+    k = w_shape[0]
+    if tuple(w_shape[:2]) != (k, k) or w_shape[2] != c_in:
+        raise ValueError(f"time_conv: expected square weights (k, k, {c_in}, C_out) for input "
+                         f"{tuple(x_shape)}, got {tuple(w_shape)}")
+    x, wt, b = make_conv_problem(n, h, w, c_in, w_shape[3], k, dtype, seed)
+    if algorithm == "torch":
+        fns = torch_conv_callables(x, wt, b, stride, padding)
+        if fns is None:
+            return {p: None for p in passes}
+    else:
+        fns = labkit_conv_callables(algorithm, x, wt, b, stride, padding)
+    table = dict(zip(PASSES, fns))
+    return {p: _median_time(table[p], repeats) for p in passes}
+
+
+def benchmark_conv(sizes=(24, 48, 96), channels=(16, 32, 64), algorithms=("im2col", "winograd"),
+                   include_torch=True, repeats=5, batch=16, kernel=3, passes=PASSES,
+                   dtype="float32", progress=None) -> list[dict]:
+    """Time every algorithm over image sizes and channel counts (``C_in = C_out``).
+
+    Returns one dict per (algorithm, size, channels, pass) with keys ``algorithm, N, H, W,
+    C_in, C_out, k`` (also as ``kernel``), ``stride, dtype, pass, seconds, gflops``
+    (direct-convolution GFLOP/s; a forward+backward counts three convolutions' flops: ``y``,
+    ``dx`` and ``dw``) and ``workspace_bytes``; the rows are what the Timing notebook plots (time vs image size, vs
+    channels, algorithm vs algorithm).  ``torch`` rows are added when ``include_torch`` and
+    PyTorch is installed.
+    """
+    from labkit.ops.conv_select import winograd_applicable
+    algos = list(algorithms)
+    if include_torch and "torch" not in algos and torch_available():
+        algos.append("torch")
+    rows = []
+    itemsize = np.dtype(dtype).itemsize
+    for size in sizes:
+        for c in channels:
+            x_shape = (batch, size, size, c)
+            w_shape = (kernel, kernel, c, c)
+            for algo in algos:
+                if algo.startswith("winograd") and not winograd_applicable(w_shape, (1, 1)):
+                    continue
+                times = time_conv(algo, x_shape, w_shape, (1, 1), "same", dtype, passes, repeats)
+                flops = conv_flops(batch, size, size, c, c, kernel, kernel)
+                ws = None if algo == "torch" else workspace_bytes(
+                    algo, x_shape, w_shape, (1, 1), ((kernel // 2,) * 2,) * 2, itemsize)
+                for p in passes:
+                    sec = times[p]
+                    if sec is None:
+                        continue
+                    f = flops * (3 if p == "forward+backward" else 1)
+                    rows.append(dict(algorithm=algo, N=batch, H=size, W=size, C_in=c, C_out=c,
+                                     k=kernel, kernel=kernel, stride=1,
+                                     dtype=str(np.dtype(dtype)), **{"pass": p},
+                                     seconds=sec, gflops=f / sec / 1e9, workspace_bytes=ws))
+                if progress is not None:
+                    progress(rows[-len(passes):])
+    return rows
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def environment() -> dict:
+    """What the numbers were measured on."""
+    import numba
+    env = {"python": platform.python_version(), "numpy": np.__version__,
+           "numba": numba.__version__, "machine": platform.machine(), "cpus": os.cpu_count(),
+           "numba_threads": numba.get_num_threads(), "loadavg": None, "torch": None}
+    if hasattr(os, "getloadavg"):
+        env["loadavg"] = [round(v, 2) for v in os.getloadavg()]
+    if torch_available():
+        import torch
+        env["torch"] = torch.__version__
+        env["torch_threads"] = torch.get_num_threads()
+    return env
+
+
+def format_rows(rows) -> str:
+    """A fixed-width table of :func:`benchmark_conv` rows."""
+    head = (f"{'algorithm':<14}{'N':>4}{'HxW':>9}{'C':>6}{'pass':>18}{'ms':>10}"
+            f"{'GFLOP/s':>10}{'workspace':>12}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        ws = "-" if r["workspace_bytes"] is None else f"{r['workspace_bytes'] / 2**20:.1f} MiB"
+        lines.append(f"{r['algorithm']:<14}{r['N']:>4}{r['H']:>5}x{r['W']:<3}{r['C_in']:>6}"
+                     f"{r['pass']:>18}{r['seconds'] * 1e3:>10.2f}{r['gflops']:>10.1f}{ws:>12}")
+    return "\n".join(lines)
+
+
+def main_bench(argv=None) -> int:
+    """``labkit bench [--quick] [--json] ...``: print a table (and one JSON object last)."""
+    p = argparse.ArgumentParser(prog="labkit bench",
+                                description="Time labkit's convolution algorithms (and PyTorch's "
+                                            "when installed) on 3x3 'same' convolutions.")
+    p.add_argument("--quick", action="store_true", help="small sizes, few repeats (seconds)")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--sizes", type=int, nargs="+", help="image sizes H = W (24 48 96)")
+    p.add_argument("--channels", type=int, nargs="+", help="C_in = C_out (16 32 64)")
+    p.add_argument("--algorithms", nargs="+", choices=BENCH_ALGORITHMS,
+                   help="labkit algorithms (im2col winograd)")
+    p.add_argument("--batch", type=int, help="batch size N (16; 4 with --quick)")
+    p.add_argument("--repeats", type=int, help="timed calls per figure (5; 3 with --quick)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
+    args = p.parse_args(argv)
+    if args.quick:
+        cfg = {"sizes": (16, 32), "channels": (8, 16), "batch": 4, "repeats": 3}
+    else:
+        cfg = {"sizes": (24, 48, 96), "channels": (16, 32, 64), "batch": 16, "repeats": 5}
+    for key in ("sizes", "channels", "batch", "repeats"):
+        if getattr(args, key):
+            cfg[key] = getattr(args, key)
+    algos = tuple(args.algorithms or ("im2col", "winograd"))
+    for name, values in (("sizes", cfg["sizes"]), ("channels", cfg["channels"])):
+        if min(values) < 1:
+            raise ValueError(f"labkit bench: --{name} must be positive, got {values}")
+    if cfg["batch"] < 1 or cfg["repeats"] < 1:
+        raise ValueError("labkit bench: --batch and --repeats must be >= 1")
+    include_torch = not args.no_torch
+    if include_torch and not torch_available():
+        print("note: PyTorch is not installed; timing labkit only", file=sys.stderr)
+    rows = benchmark_conv(sizes=tuple(cfg["sizes"]), channels=tuple(cfg["channels"]),
+                          algorithms=algos, include_torch=include_torch,
+                          repeats=cfg["repeats"], batch=cfg["batch"], dtype=args.dtype)
+    print(format_rows(rows))
+    if args.json:
+        config = dict(cfg, algorithms=list(algos), dtype=args.dtype, kernel=3)
+        print(json.dumps({"rows": rows, "config": config, "environment": environment()}))
+    return 0

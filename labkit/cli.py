@@ -1,0 +1,269 @@
+"""The ``labkit`` command: ``train``, ``evaluate``, ``upscale`` and ``bench``.
+
+Each subcommand takes ``--json`` to print one JSON object as its last line of standard output
+(progress bars and logs go to standard error).  Errors print one line ``labkit <command>:
+error: ...`` to standard error and exit with status 2, without a traceback.
+
+Examples::
+
+    labkit train --model edsr --blocks 8 --filters 32 --scale 2 --steps 15000 --batch 16 \\
+        --patch 96 --lr 5e-4 --seed 0 --out runs/edsr-x2 [--resume]
+    labkit evaluate runs/edsr-x2/checkpoint.npz --data phantom --json
+    labkit upscale scan.nii.gz -o scan_x2.nii.gz --checkpoint data/checkpoints/edsr-x2.npz
+    labkit bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from labkit.train import DEFAULT_CONFIG
+
+EXIT_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so :func:`main` returns the status code."""
+
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+_TRAIN_OPTIONS = [
+    ("--model", str, "edsr, wdsr_a or wdsr_b"),
+    ("--blocks", int, "residual blocks"),
+    ("--filters", int, "feature channels"),
+    ("--res-scale", float, "residual scaling inside the blocks"),
+    ("--init", str, "weight initialisation: torch (PyTorch's default) or he"),
+    ("--scale", int, "2, 3 or 4"),
+    ("--degradation", str, "bicubic, kspace or gaussian"),
+    ("--data", str, "mni152 (the MNI-SR split), phantom or a NIfTI path"),
+    ("--steps", int, "total optimisation steps (on --resume: extends or shortens the run)"),
+    ("--batch", int, "patches per step"),
+    ("--patch", int, "HR patch side, divisible by the scale"),
+    ("--min-foreground", float, "redraw patches with a smaller brain fraction than this"),
+    ("--lr", float, "initial learning rate"),
+    ("--lr-min", float, "final learning rate of the cosine schedule"),
+    ("--schedule", str, "cosine, step or constant"),
+    ("--step-size", int, "step schedule period, 0: steps/2"),
+    ("--gamma", float, "step schedule factor"),
+    ("--loss", str, "l1, mse or charbonnier"),
+    ("--seed", int, "seed of the weights and of the patch sampler"),
+    ("--checkpoint-every", int, "steps between checkpoints"),
+    ("--val-every", int, "steps between validation PSNRs"),
+    ("--val-slices", int, "validation slices (held out, not test)"),
+    ("--log-every", int, "steps per history record"),
+    ("--algorithm", str, "convolution algorithm of every Conv2D"),
+]
+
+
+def _add_train(sub):
+    p = sub.add_parser("train", help="train an SR model on the MNI-SR split",
+                       description="Train an SR network with labkit; writes OUT/checkpoint.npz "
+                                   "(resumable), OUT/model.npz (weights only) and "
+                                   "OUT/metrics.json (test PSNR/SSIM of model and bicubic).")
+    d = DEFAULT_CONFIG
+    # Every setting defaults to None ("not given"): a fresh run fills in DEFAULT_CONFIG, a
+    # resumed run keeps the values stored in its checkpoint.
+    for flag, kind, text in _TRAIN_OPTIONS:
+        key = flag[2:].replace("-", "_")
+        p.add_argument(flag, type=kind, default=None, help=f"{text} (default {d[key]})")
+    p.add_argument("--no-augment", dest="augment", action="store_false", default=None,
+                   help="no random flips/transposes of the patches")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--resume", action="store_true",
+                   help="continue OUT/checkpoint.npz if it exists (else start)")
+    p.add_argument("--no-eval", action="store_true", help="skip the final test evaluation")
+    p.add_argument("--json", action="store_true", help="print one JSON object last")
+    p.set_defaults(func=cmd_train)
+
+
+def _add_evaluate(sub):
+    p = sub.add_parser("evaluate", help="PSNR/SSIM of a checkpoint and of bicubic upsampling")
+    p.add_argument("checkpoint", help="a labkit network file (.npz)")
+    p.add_argument("--data", default="mni152",
+                   help="mni152 (MNI-SR test slices, default), phantom or a NIfTI path")
+    p.add_argument("--degradation", default=None,
+                   help="bicubic, kspace or gaussian (default: the one the model was trained on)")
+    p.add_argument("--slices", type=int, default=20, help="slices for phantom/PATH (20)")
+    p.add_argument("--per-slice", action="store_true", help="print per-slice values")
+    p.add_argument("--json", action="store_true", help="print one JSON object last")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def _add_upscale(sub):
+    p = sub.add_parser("upscale", help="super-resolve every slice of a NIfTI scan in plane")
+    p.add_argument("input", help="input .nii or .nii.gz")
+    p.add_argument("-o", "--output", required=True, help="output .nii or .nii.gz")
+    p.add_argument("--checkpoint", required=True, help="a labkit SR network file (.npz)")
+    p.add_argument("--axis", type=int, default=2, help="slice axis (2: axial for RAS volumes)")
+    p.add_argument("--batch", type=int, default=4, help="slices per forward pass (4)")
+    p.add_argument("--json", action="store_true", help="print one JSON object last")
+    p.set_defaults(func=cmd_upscale)
+
+
+def _add_bench(sub):
+    p = sub.add_parser("bench", help="time the convolution algorithms",
+                       add_help=False, prefix_chars="\x00")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="labkit", description="labkit: train, evaluate and apply SR networks "
+                                                "for brain MRI, and time the engine.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_upscale(sub)
+    _add_bench(sub)
+    return parser
+
+
+# ----------------------------------------------------------------------------- commands
+
+def _emit(args, payload: dict, lines: list[str]) -> None:
+    for line in lines:
+        print(line)
+    if getattr(args, "json", False):
+        print(json.dumps(payload))
+
+
+def _table(result: dict) -> list[str]:
+    lines = [f"{'':10} {'PSNR (dB)':>10} {'SSIM':>8}"]
+    for name in ("model", "bicubic"):
+        lines.append(f"{name:10} {result[name]['psnr']:>10.3f} {result[name]['ssim']:>8.4f}")
+    return lines
+
+
+def cmd_train(args) -> int:
+    from labkit.sr import evaluate_network, evaluation_slices
+    from labkit.train import Trainer, atomic_write_text, make_config
+
+    out = Path(args.out)
+    ck = out / "checkpoint.npz"
+    given = {k: v for k, v in vars(args).items() if k in DEFAULT_CONFIG and v is not None}
+    progress = True if sys.stderr.isatty() else "log"
+    if ck.exists():
+        if not args.resume:
+            raise ValueError(f"{ck} already exists; pass --resume to continue that run or "
+                             f"choose another --out")
+        trainer = Trainer.resume(ck, progress=progress, steps=given.get("steps"))
+        ignored = sorted(k for k, v in given.items() if k != "steps" and trainer.config.get(k) != v)
+        if ignored:
+            print(f"labkit train: resuming {ck} with its stored settings; ignoring different "
+                  f"command-line values for {ignored}", file=sys.stderr)
+        print(f"labkit train: resumed {ck} at step {trainer.step}/{trainer.steps}",
+              file=sys.stderr)
+    else:
+        config = make_config(**given)
+        out.mkdir(parents=True, exist_ok=True)
+        trainer = Trainer.from_config(config, checkpoint=ck, progress=progress)
+    t0 = time.perf_counter()
+    trainer.fit()
+    session = time.perf_counter() - t0
+    if trainer.step >= trainer.steps and trainer.last_checkpoint_step != trainer.step:
+        trainer.save_checkpoint()
+    model_path = trainer.export(out / "model.npz")
+    cfg = trainer.config
+    metrics = {"step": trainer.step, "steps": trainer.steps, "wall_time": trainer.wall_time,
+               "session_time": session, "config": cfg, "checkpoint": str(ck),
+               "model": str(model_path), "network": trainer.net.name,
+               "n_params": int(trainer.net.n_params),
+               "val_history": trainer.val_history}
+    lines = [(f"trained {trainer.net.name} ({trainer.net.n_params:,} parameters) for "
+              f"{trainer.step} steps in {trainer.wall_time / 60:.1f} min; checkpoint {ck}")]
+    if not args.no_eval:
+        test = evaluation_slices(cfg["data"])
+        result = evaluate_network(trainer.net, test, cfg["scale"], cfg["degradation"])
+        metrics["test"] = result
+        lines += [(f"test ({cfg['data']}, {result['n_slices']} slices, x{cfg['scale']} "
+                   f"{cfg['degradation']}):"), *_table(result)]
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=1))
+    payload = {"command": "train", "out": str(out), **{k: v for k, v in metrics.items()
+                                                       if k != "val_history"}}
+    _emit(args, payload, lines)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from labkit.sr import evaluate_checkpoint
+
+    result = evaluate_checkpoint(args.checkpoint, data=args.data, degradation=args.degradation,
+                                 n_slices=args.slices)
+    lines = [(f"{result['network']} ({result['n_params']:,} parameters) on {args.data}: "
+              f"{result['n_slices']} slices, x{result['scale']} {result['degradation']}")]
+    lines += _table(result)
+    if args.per_slice:
+        for i, (pm, pb) in enumerate(zip(result["model"]["psnr_per_slice"],
+                                         result["bicubic"]["psnr_per_slice"])):
+            lines.append(f"  slice {i:3d}: model {pm:7.3f} dB, bicubic {pb:7.3f} dB")
+    _emit(args, {"command": "evaluate", **result}, lines)
+    return 0
+
+
+def cmd_upscale(args) -> int:
+    from labkit.sr import upscale_file
+
+    t0 = time.perf_counter()
+    info = upscale_file(args.input, args.output, args.checkpoint, axis=args.axis,
+                        batch_size=args.batch)
+    info["seconds"] = time.perf_counter() - t0
+    lines = [(f"wrote {info['output']}: {tuple(info['input_shape'])} -> "
+              f"{tuple(info['output_shape'])}, voxel size "
+              f"{tuple(round(v, 4) for v in info['input_voxel_size'])} -> "
+              f"{tuple(round(v, 4) for v in info['output_voxel_size'])} mm")]
+    _emit(args, {"command": "upscale", **info}, lines)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    try:
+        from labkit.bench import main_bench
+    except ImportError:
+        raise ValueError("the benchmark module labkit.bench is not available in this "
+                         "installation") from None
+    rest = [a for a in args.rest if a != "--"]
+    try:
+        code = main_bench(rest)
+    except SystemExit as exc:                      # its own argparse: --help or a usage error
+        code = exc.code
+    return 0 if code is None else int(code)
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``labkit`` console script; returns the exit status."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_ERROR
+    except SystemExit as exc:                      # --help
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"labkit {args.command}: interrupted; the last checkpoint is kept",
+              file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, FloatingPointError, OSError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"labkit {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""The timing harness on a tiny configuration (fast; the real benchmarks are not tests)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from labkit import bench
+
+TINY = {"sizes": (8,), "channels": (4,), "batch": 1, "repeats": 1, "include_torch": False}
+
+
+def test_benchmark_rows_have_the_documented_keys():
+    rows = bench.benchmark_conv(algorithms=("naive", "im2col", "winograd", "winograd_f2x3"),
+                                **TINY)
+    assert len(rows) == 4 * len(bench.PASSES)
+    keys = {"algorithm", "N", "H", "W", "C_in", "C_out", "k", "pass", "seconds", "gflops",
+            "workspace_bytes"}
+    for r in rows:
+        assert keys <= set(r)
+        assert r["seconds"] > 0 and r["gflops"] > 0
+        assert r["pass"] in bench.PASSES
+    im2col = next(r for r in rows if r["algorithm"] == "im2col")
+    assert im2col["workspace_bytes"] == 1 * 8 * 8 * 9 * 4 * 4
+
+
+def test_workspace_bytes():
+    shape, w = (16, 48, 48, 64), (3, 3, 64, 64)
+    cols = bench.workspace_bytes("im2col", shape, w)
+    assert cols == 16 * 48 * 48 * 9 * 64 * 4
+    assert bench.workspace_bytes("winograd", shape, w) < cols / 10
+    assert bench.workspace_bytes("im2col", shape, (1, 1, 64, 64), pads=((0, 0), (0, 0))) == 0
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        bench.workspace_bytes("fft", shape, w)
+
+
+def test_time_conv_and_flops():
+    t = bench.time_conv("winograd", (1, 8, 8, 2), (3, 3, 2, 2), repeats=1)
+    assert set(t) == set(bench.PASSES) and all(v > 0 for v in t.values())
+    assert bench.conv_flops(1, 8, 8, 2, 3, 3, 3) == 2 * 64 * 2 * 3 * 9
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        bench.time_conv("fft", (1, 8, 8, 2), (3, 3, 2, 2), repeats=1)
+
+
+def test_torch_rows_when_available():
+    pytest.importorskip("torch", reason="PyTorch is optional")
+    rows = bench.benchmark_conv(sizes=(8,), channels=(2,), batch=1, repeats=1,
+                                algorithms=("im2col",), include_torch=True,
+                                passes=("forward",))
+    assert [r["algorithm"] for r in rows] == ["im2col", "torch"]
+    assert rows[1]["workspace_bytes"] is None
+
+
+def test_main_bench_json_last_line(capsys):
+    code = bench.main_bench(["--json", "--no-torch", "--sizes", "8", "--channels", "4",
+                             "--batch", "1", "--repeats", "1"])
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    data = json.loads(lines[-1])
+    assert {r["algorithm"] for r in data["rows"]} == {"im2col", "winograd"}
+    assert data["config"]["sizes"] == [8]
+    assert "algorithm" in lines[0]
+
+
+def test_main_bench_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="--sizes"):
+        bench.main_bench(["--no-torch", "--sizes", "0"])
+
+
+def test_problem_is_he_initialised():
+    x, w, _b = bench.make_conv_problem(2, 8, 8, 16, 16, dtype="float64")
+    assert x.dtype == np.float64 and w.shape == (3, 3, 16, 16)
+    assert abs(w.std() - np.sqrt(2 / (9 * 16))) < 0.02

@@ -1,0 +1,138 @@
+"""Each numba kernel equals its pure-numpy twin (float32 and float64)."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from labkit.ops import _numba_kernels as nk
+from labkit.ops import pooling, pooling_numba
+from labkit.ops import winograd as W
+from labkit.ops.conv import pad_nhwc, unpad_nhwc
+from labkit.ops.im2col import col2im, col2im_numba, im2col, im2col_numba
+
+DTYPES = [np.float32, np.float64]
+GEOMETRIES = [((3, 3), (1, 1), ((1, 1), (1, 1))), ((2, 5), (2, 3), ((1, 0), (2, 2))),
+              ((4, 1), (3, 1), ((0, 3), (0, 0))), ((1, 1), (2, 2), ((0, 0), (0, 0)))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kernel,stride,pads", GEOMETRIES)
+def test_im2col_and_col2im(dtype, kernel, stride, pads):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 9, 11, 3)).astype(dtype)
+    cols_ref = im2col(pad_nhwc(x, pads), kernel, stride)
+    cols = im2col_numba(x, kernel, stride, pads)
+    assert cols.dtype == dtype
+    np.testing.assert_array_equal(cols, cols_ref)
+    d = rng.standard_normal(cols.shape).astype(dtype)
+    padded = (2, 9 + sum(pads[0]), 11 + sum(pads[1]), 3)
+    ref = unpad_nhwc(col2im(d, padded, kernel, stride), pads)
+    got = col2im_numba(d, x.shape, kernel, stride, pads)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, ref, rtol=1e-6 if dtype == np.float32 else 1e-13,
+                               atol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+def test_col2im_numba_rejects_wrong_shape():
+    with pytest.raises(ValueError, match="col2im_numba"):
+        col2im_numba(np.zeros((5, 9)), (1, 4, 4, 1), (3, 3))
+
+
+POOLS = [((2, 2), (2, 2), ((0, 0), (0, 0))), ((3, 3), (1, 1), ((1, 1), (1, 1))),
+         ((3, 2), (2, 1), ((1, 0), (0, 1))), ((2, 2), (2, 2), ((1, 1), (1, 1)))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size,stride,pads", POOLS)
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pooling(dtype, size, stride, pads, kind):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 7, 9, 3)).astype(dtype)
+    fwd, bwd = getattr(pooling, f"{kind}pool_forward"), getattr(pooling, f"{kind}pool_backward")
+    fwd_nb = getattr(pooling_numba, f"{kind}pool_forward")
+    bwd_nb = getattr(pooling_numba, f"{kind}pool_backward")
+    y, cache = fwd(x, size, stride, pads)
+    y_nb, cache_nb = fwd_nb(x, size, stride, pads)
+    assert y_nb.dtype == dtype
+    np.testing.assert_array_equal(y_nb, y)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx = bwd(dy, cache)
+    np.testing.assert_allclose(bwd_nb(dy, cache_nb), dx, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(bwd(dy, cache_nb), dx, rtol=1e-6, atol=1e-6)  # same caches
+
+
+def test_pooling_numba_checks_args():
+    with pytest.raises(ValueError, match="maxpool_forward"):
+        pooling_numba.maxpool_forward(np.zeros((1, 2, 2, 1)), (3, 3), (1, 1))
+
+
+def chunk_layout(v, a):
+    """numpy path's ``(a*a, T, C)`` -> the numba kernels' chunk layout ``(a, T, a, C)``."""
+    return np.ascontiguousarray(v.reshape(a, a, v.shape[1], v.shape[2]).transpose(0, 2, 1, 3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("offset", [(1, 1), (0, 0), (2, -1), (-2, 3)])
+def test_winograd_input_transforms(dtype, offset):
+    """Generic and F(4x4)-specialised input transforms equal the numpy einsum."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 9, 11, 4)).astype(dtype)
+    tiles = (3, 3)
+    tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-13, "atol": 1e-13}
+    for variant, (m, BT, _, _) in W.VARIANTS.items():
+        a = m + 2
+        ref = W.tile_transform(x, BT, m, offset, tiles)           # (a*a, T, C)
+        T = ref.shape[1]
+        ref = chunk_layout(ref, a)                                # (a, T, a, C)
+        out = np.empty_like(ref)
+        nk.winograd_tiles_generic(x, BT.astype(dtype), m, offset[0], offset[1], *tiles, 0, T,
+                                  W._merged(out))
+        np.testing.assert_allclose(out, ref, **tol)
+        if variant == "f4x3":
+            for lo, hi in [(0, T), (5, T), (2, 7), (3, 6), (4, 5)]:   # sub-ranges of tiles
+                out2 = np.empty((a, hi - lo, a, 4), dtype)
+                nk.winograd_f4_input(x, W._consts(dtype), offset[0], offset[1], *tiles, lo, hi,
+                                     W._merged(out2))
+                np.testing.assert_allclose(out2, ref[:, lo:hi], **tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_winograd_output_and_gradient_transforms(dtype):
+    rng = np.random.default_rng(3)
+    tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-13, "atol": 1e-13}
+    out_shape = (2, 7, 10, 3)
+    for variant, (m, _, _, AT) in W.VARIANTS.items():
+        a = m + 2
+        tiles = (-(-7 // m), -(-10 // m))
+        T = 2 * tiles[0] * tiles[1]
+        M = rng.standard_normal((a * a, T, 3)).astype(dtype)
+        bias = rng.standard_normal(3).astype(dtype)
+        ref = W.output_transform(M, AT, bias, tiles, out_shape)
+        M = chunk_layout(M, a)
+        y = np.empty(out_shape, dtype)
+        nk.winograd_output_generic(W._merged(M), AT.astype(dtype), bias, *tiles, 0, T, y)
+        np.testing.assert_allclose(y, ref, **tol)
+        dy = rng.standard_normal(out_shape).astype(dtype)
+        gref = chunk_layout(W.tile_transform(dy, AT.T, m, (0, 0), tiles), a)
+        g = np.empty_like(gref)
+        nk.winograd_tiles_generic(dy, AT.T.astype(dtype), m, 0, 0, *tiles, 0, T, W._merged(g))
+        np.testing.assert_allclose(g, gref, **tol)
+        if variant == "f4x3":
+            y2 = np.empty(out_shape, dtype)
+            for lo, hi in [(0, 5), (5, 9), (9, T)]:             # the tiles in three ranges
+                sub = np.ascontiguousarray(M[:, lo:hi])
+                nk.winograd_f4_output(W._merged(sub), W._consts(dtype), bias, *tiles, lo, hi, y2)
+            np.testing.assert_allclose(y2, ref, **tol)
+            for lo, hi in [(0, T), (1, 8), (6, 7)]:
+                g2 = np.empty((a, hi - lo, a, 3), dtype)
+                nk.winograd_f4_gradient(dy, W._consts(dtype), *tiles, lo, hi, W._merged(g2))
+                np.testing.assert_allclose(g2, gref[:, lo:hi], **tol)
+
+
+def test_thread_plan_covers_tiles_once():
+    for n_tiles, c_in, c_out in [(1, 1, 1), (17, 64, 64), (2304, 32, 32), (5000, 64, 256)]:
+        chunk, parts = W._plan(n_tiles, c_in, c_out)
+        assert 16 <= chunk <= 256
+        assert parts[0][0] == 0 and parts[-1][1] == n_tiles
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
