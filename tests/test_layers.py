@@ -173,3 +173,14 @@ def test_backward_misuse(rng):
         Route(0).forward(np.zeros((1, 2, 2, 1)))
     with pytest.raises(ValueError, match="BatchNorm.*more than one value per channel"):
         BatchNorm(2).forward(np.zeros((1, 2)))
+
+
+@pytest.mark.parametrize("cls", [MaxPool2D, AvgPool2D])
+def test_pool_backends_agree(cls, rng):
+    x = rng.standard_normal((2, 9, 7, 3))
+    a, b = cls(3, 2, 1, backend="numba"), cls(3, 2, 1, backend="numpy")
+    np.testing.assert_allclose(a.forward(x), b.forward(x), rtol=1e-14)
+    dy = rng.standard_normal(a._out_shape)
+    np.testing.assert_allclose(a.backward(dy), b.backward(dy), rtol=1e-14, atol=1e-15)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        cls(2, backend="cuda")

@@ -151,3 +151,18 @@ def test_filter_transform_roundtrip_adjoint():
     lhs = np.sum(W.filter_transform(g, G) * du)
     rhs = np.sum(g * W.filter_gradient_transform(du, G))
     assert abs(lhs - rhs) < 1e-10 * abs(lhs)
+
+
+@pytest.mark.parametrize("variant", sorted(W.VARIANTS))
+def test_bias_gradient_read_off_the_winograd_domain(variant):
+    """Column 1 of ``A^T`` is all ones, so ``dM[1, 1] = sum(dY)`` per tile: the numba path's
+    bias gradient.  Checked on odd sizes, where tiles hang over the border."""
+    _, _, _, AT = W.VARIANTS[variant]
+    assert np.all(AT[:, 1] == 1)
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 11, 13, 3))
+    w = rng.standard_normal((3, 3, 3, 4))
+    y, cache = W.conv2d_winograd_forward(x, w, np.zeros(4), (1, 1), ((1, 1), (1, 1)), variant)
+    dy = rng.standard_normal(y.shape)
+    _, _, db = W.conv2d_winograd_backward(dy, cache)
+    np.testing.assert_allclose(db, dy.sum(axis=(0, 1, 2)), rtol=1e-12, atol=1e-12)

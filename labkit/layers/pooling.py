@@ -5,14 +5,24 @@ from __future__ import annotations
 from labkit._validate import as_pair
 from labkit.layers.base import Layer
 from labkit.ops import pooling as P
+from labkit.ops import pooling_numba as PN
+
+BACKENDS = ("numba", "numpy")
 
 
 class _Pool2D(Layer):
     kind = ""
 
-    def __init__(self, size, stride=None, padding=0):
+    def __init__(self, size, stride=None, padding=0, backend="numba"):
         super().__init__()
         name = type(self).__name__
+        if backend not in BACKENDS:
+            raise ValueError(f"{name}: backend must be one of {BACKENDS}, got {backend!r}")
+        # numba: one parallel pass over the output; numpy: the strided-view version to read.
+        self.backend = backend
+        module = PN if backend == "numba" else P
+        self._forward = getattr(module, f"{self.kind}pool_forward")
+        self._backward = getattr(module, f"{self.kind}pool_backward")
         self.size = as_pair(size, "size", name)
         self.stride = self.size if stride is None else as_pair(stride, "stride", name)
         self.padding = as_pair(padding, "padding", name)
@@ -29,7 +39,10 @@ class _Pool2D(Layer):
         return (ph, ph), (pw, pw)
 
     def get_config(self):
-        return dict(size=list(self.size), stride=list(self.stride), padding=list(self.padding))
+        cfg = dict(size=list(self.size), stride=list(self.stride), padding=list(self.padding))
+        if self.backend != "numba":
+            cfg["backend"] = self.backend
+        return cfg
 
     def output_shape(self, input_shape):
         return P.pool_output_shape(input_shape, self.size, self.stride, self.pads)
@@ -46,14 +59,16 @@ class _Pool2D(Layer):
 
 
 class MaxPool2D(_Pool2D):
-    """Max pooling with window ``size``, ``stride`` (default: ``size``) and ``-inf`` padding."""
+    """Max pooling with window ``size``, ``stride`` (default: ``size``) and ``-inf`` padding.
 
-    _forward = staticmethod(P.maxpool_forward)
-    _backward = staticmethod(P.maxpool_backward)
+    ``backend`` "numba" (default) or "numpy": same results, see :mod:`labkit.ops.pooling`."""
+
+    kind = "max"
 
 
 class AvgPool2D(_Pool2D):
-    """Average pooling over the real (unpadded) pixels of each window."""
+    """Average pooling over the real (unpadded) pixels of each window.
 
-    _forward = staticmethod(P.avgpool_forward)
-    _backward = staticmethod(P.avgpool_backward)
+    ``backend`` "numba" (default) or "numpy": same results, see :mod:`labkit.ops.pooling`."""
+
+    kind = "avg"

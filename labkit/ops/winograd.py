@@ -58,7 +58,10 @@ Backward: the input gradient is the convolution of ``dy`` with the kernel flippe
 with input/output channels swapped (``w[::-1, ::-1].transpose(0, 1, 3, 2)``), which is again a
 3x3 stride-1 convolution, so it runs through the same Winograd code.  The weight gradient is a
 GEMM in the Winograd domain: with ``dM = A dY A^T`` per output tile,
-``dU_{ij} = V_{ij}^T dM_{ij}`` and ``dw = G^T dU G``, reusing the forward's ``V``.
+``dU_{ij} = V_{ij}^T dM_{ij}`` (summed over tiles) and ``dw = G^T dU G``: the same ``a * a``
+GEMMs as the forward (for F(4x4) 4x fewer multiplications than im2col's ``cols^T dY``).  ``V`` is
+recomputed chunk by chunk rather than kept from the forward pass (cheaper than writing all of
+it to memory and reading it back, and it keeps the layer's cache to ``x``).
 
 Accuracy.  In float64 both variants match the direct sum to ~1e-15 (relative).  In float32
 the transforms amplify rounding error, F(4x4) much more than F(2x2) because its matrices have
@@ -71,7 +74,7 @@ float32         y (max / mean)      dx (max / mean)     dw (max / mean)
 ==============  ==================  ==================  ==================
 naive           2.1e-7 / 1.6e-7     2.2e-7 / 1.6e-7     3.4e-7 / 3.8e-7
 im2col          5.3e-7 / 2.8e-7     2.2e-7 / 1.6e-7     3.4e-7 / 3.8e-7
-F(2x2, 3x3)     3.4e-7 / 2.6e-7     3.7e-7 / 2.6e-7     3.0e-7 / 2.9e-7
+F(2x2, 3x3)     3.4e-7 / 2.6e-7     3.7e-7 / 2.6e-7     2.8e-7 / 2.9e-7
 F(4x4, 3x3)     8.4e-6 / 1.3e-6     8.5e-6 / 1.3e-6     3.1e-6 / 1.5e-6
 ==============  ==================  ==================  ==================
 
@@ -83,6 +86,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 
 import numpy as np
 
@@ -282,12 +286,15 @@ def output_transform(M, AT, bias, tiles, out_shape) -> np.ndarray:
 # OpenBLAS's workers keep spinning for ~0.1 s, and a numba ``prange`` kernel started in that
 # window finds its cores taken (measured: the F(4x4) input transform goes from 1.7 ms to
 # 7 ms right after one large ``np.matmul``).  So the numba path runs the whole pipeline on
-# its own worker threads: the tiles are split into one contiguous range per thread, and each
-# thread walks its range in chunks -- transform (serial ``nogil`` numba kernel), GEMMs
-# (``np.matmul``, which releases the GIL), output transform.  Each chunk's GEMMs are small
-# enough (``chunk * C_in * C_out <= GEMM_SINGLE_THREAD_MNK``) that OpenBLAS runs them on the
-# calling thread without waking its own pool, and a chunk's V and M stay in the core's cache
-# instead of making round trips to memory.
+# its own worker threads (as many as numba is set to use): the tiles are cut into chunks, and
+# a thread takes a chunk through transform (serial ``nogil`` numba kernel), GEMMs
+# (``np.matmul``, which releases the GIL) and output transform, then takes the next chunk.
+# Each chunk's GEMMs are small enough (``chunk * C_in * C_out <= GEMM_SINGLE_THREAD_MNK``) that
+# OpenBLAS runs them on the calling thread without waking its own pool, and a chunk's V and M
+# stay in the core's cache instead of making round trips to memory.  The forward hands the
+# chunks out on demand (each output tile is written by exactly one chunk); the weight
+# gradient sums over tiles, so there each thread gets a fixed range and the partial sums are
+# added in a fixed order, which keeps the result independent of timing.
 
 #: OpenBLAS runs a GEMM with ``M * N * K`` at most this on the calling thread (its
 #: ``GEMM_MULTITHREAD_THRESHOLD`` rule, 4 * 65536).
@@ -314,6 +321,21 @@ def _run_parts(fn, parts) -> list:
     return results + [f.result() for f in futures]
 
 
+def _run_shared(fn, n_items: int, n_threads: int) -> None:
+    """Call ``fn(item)`` for ``item = 0 .. n_items - 1``, the items handed out one at a time to
+    ``n_threads`` threads (this one included): a thread that starts late or runs slow simply
+    takes fewer items.  Only for work whose result does not depend on which thread does it."""
+    counter = itertools.count()          # next() on it is atomic under the GIL
+
+    def worker(_):
+        for item in iter(counter.__next__, None):
+            if item >= n_items:
+                return
+            fn(item)
+
+    _run_parts(worker, list(range(max(1, min(n_threads, n_items)))))
+
+
 def _plan(n_tiles: int, c_in: int, c_out: int):
     """Chunk size and one contiguous tile range per thread."""
     chunk = int(np.clip(GEMM_SINGLE_THREAD_MNK // max(1, c_in * c_out), 16, 256))
@@ -335,34 +357,60 @@ def _as_gemm(chunk: np.ndarray) -> np.ndarray:
     return chunk.transpose(0, 2, 1, 3)
 
 
-def _kernels(variant: str):
-    """Input, output and gradient tile transforms of ``variant`` as functions of
-    ``(array, ..., t0, t1, out)``, using the specialised F(4x4) kernels when they apply."""
+def _kernels(variant: str, dtype):
+    """Input, output and gradient tile transforms of ``variant`` for ``dtype`` data, as
+    functions of ``(array, ..., t0, t1, merged_chunk)``; the specialised F(4x4) kernels when
+    they apply.  (Built once per convolution: per chunk only the kernel call remains.)"""
     from labkit.ops import _numba_kernels as nk
     m, BT, _, AT = VARIANTS[variant]
+    if variant == "f4x3":
+        k = _consts(dtype)
+
+        def transform_in(x, offset, tiles, t0, t1, out):
+            nk.winograd_f4_input(x, k, offset[0], offset[1], tiles[0], tiles[1], t0, t1, out)
+
+        def transform_out(M, bias, tiles, t0, t1, y):
+            nk.winograd_f4_output(M, k, bias, tiles[0], tiles[1], t0, t1, y)
+
+        def transform_grad(dy, tiles, t0, t1, out):
+            nk.winograd_f4_gradient(dy, k, tiles[0], tiles[1], t0, t1, out)
+
+        return transform_in, transform_out, transform_grad
+    bt, at, a_ = BT.astype(dtype), AT.astype(dtype), np.ascontiguousarray(AT.T, dtype=dtype)
 
     def transform_in(x, offset, tiles, t0, t1, out):
-        if variant == "f4x3":
-            nk.winograd_f4_input(x, _consts(x.dtype), offset[0], offset[1], *tiles, t0, t1,
-                                 _merged(out))
-        else:
-            nk.winograd_tiles_generic(x, BT.astype(x.dtype), m, offset[0], offset[1], *tiles,
-                                      t0, t1, _merged(out))
+        nk.winograd_tiles_generic(x, bt, m, offset[0], offset[1], tiles[0], tiles[1], t0, t1,
+                                  out)
 
     def transform_out(M, bias, tiles, t0, t1, y):
-        if variant == "f4x3":
-            nk.winograd_f4_output(_merged(M), _consts(y.dtype), bias, *tiles, t0, t1, y)
-        else:
-            nk.winograd_output_generic(_merged(M), AT.astype(y.dtype), bias, *tiles, t0, t1, y)
+        nk.winograd_output_generic(M, at, bias, tiles[0], tiles[1], t0, t1, y)
 
     def transform_grad(dy, tiles, t0, t1, out):
-        if variant == "f4x3":
-            nk.winograd_f4_gradient(dy, _consts(dy.dtype), *tiles, t0, t1, _merged(out))
-        else:
-            nk.winograd_tiles_generic(dy, AT.T.astype(dy.dtype), m, 0, 0, *tiles, t0, t1,
-                                      _merged(out))
+        nk.winograd_tiles_generic(dy, a_, m, 0, 0, tiles[0], tiles[1], t0, t1, out)
 
     return transform_in, transform_out, transform_grad
+
+
+class _ChunkBuffers:
+    """One thread's chunk arrays, with the views every call needs made once: the full
+    ``(a, chunk, a, C)`` arrays, their merged ``(a, chunk, a C)`` views for the kernels and their
+    ``(a, a, chunk, C)`` views for the GEMMs.  ``views(rows)`` gives the same for a shorter
+    last chunk (contiguous: ``buf[:, :rows]`` would not be)."""
+
+    def __init__(self, a, chunk, c_in, c_out, dtype):
+        self.chunk = chunk
+        self.V = np.empty((a, chunk, a, c_in), dtype=dtype)
+        self.M = np.empty((a, chunk, a, c_out), dtype=dtype)
+        self.full = self._views(self.V, self.M)
+
+    @staticmethod
+    def _views(v, mm):
+        return _merged(v), _merged(mm), _as_gemm(v), _as_gemm(mm)
+
+    def views(self, rows):
+        if rows == self.chunk:
+            return self.full
+        return self._views(_chunk_view(self.V, rows), _chunk_view(self.M, rows))
 
 
 def _merged(chunk: np.ndarray) -> np.ndarray:
@@ -386,53 +434,63 @@ def _correlate_numba(x, U, bias, offset, out_shape, variant):
     n_tiles = n * tiles[0] * tiles[1]
     y = np.empty(out_shape, dtype=x.dtype)
     bias = np.zeros(c_out, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
-    transform_in, transform_out, _ = _kernels(variant)
+    transform_in, transform_out, _ = _kernels(variant, x.dtype)
     chunk, parts = _plan(n_tiles, c_in, c_out)
+    local = threading.local()            # each thread keeps its own chunk buffers
 
-    def run(part):
-        V = np.empty((a, chunk, a, c_in), dtype=x.dtype)
-        M = np.empty((a, chunk, a, c_out), dtype=x.dtype)
-        for t0 in range(part[0], part[1], chunk):
-            t1 = min(t0 + chunk, part[1])
-            v, mm = _chunk_view(V, t1 - t0), _chunk_view(M, t1 - t0)
-            transform_in(x, offset, tiles, t0, t1, v)
-            np.matmul(_as_gemm(v), U4, out=_as_gemm(mm))
-            transform_out(mm, bias, tiles, t0, t1, y)
+    def run(item):
+        if not hasattr(local, "buffers"):
+            local.buffers = _ChunkBuffers(a, chunk, c_in, c_out, x.dtype)
+        t0 = item * chunk
+        t1 = min(t0 + chunk, n_tiles)
+        v, mm, v_gemm, mm_gemm = local.buffers.views(t1 - t0)
+        transform_in(x, offset, tiles, t0, t1, v)
+        np.matmul(v_gemm, U4, out=mm_gemm)        # a*a GEMMs (tiles x C_in) @ (C_in x C_out)
+        transform_out(mm, bias, tiles, t0, t1, y)
 
-    _run_parts(run, parts)
+    # every tile's output is computed the same way whichever thread takes it: share the chunks
+    _run_shared(run, -(-n_tiles // chunk), len(parts))
     return y
 
 
 def _weight_gradient_numba(x, dy, offset, variant):
-    """``dU = sum_t V_t^T dM_t`` ``(a*a, C_in, C_out)``, chunked and threaded like the forward;
-    each thread sums its own tiles and the partial sums are added in a fixed order."""
+    """``dU = sum_t V_t^T dM_t`` ``(a*a, C_in, C_out)`` and the bias gradient, chunked and
+    threaded like the forward; each thread sums a fixed range of tiles and the partial sums are
+    added in a fixed order, so the result does not depend on timing.  (Handing out smaller
+    groups on demand, as the forward does, measured slower here: more partial sums.)
+
+    The bias gradient comes for free: column 1 of ``A^T`` is all ones, so
+    ``dM_t[1, 1] = e_1^T A dY_t A^T e_1 = sum(dY_t)`` and ``db = sum_t dM_t[1, 1]``.
+    """
     m = VARIANTS[variant][0]
     a = m + 2
     c_in, c_out = x.shape[3], dy.shape[3]
     n, ho, wo, _ = dy.shape
     tiles = (-(-ho // m), -(-wo // m))
-    transform_in, _, transform_grad = _kernels(variant)
+    transform_in, _, transform_grad = _kernels(variant, x.dtype)
     chunk, parts = _plan(n * tiles[0] * tiles[1], c_in, c_out)
 
     def run(part):
-        V = np.empty((a, chunk, a, c_in), dtype=x.dtype)
-        D = np.empty((a, chunk, a, c_out), dtype=x.dtype)
+        buffers = _ChunkBuffers(a, chunk, c_in, c_out, x.dtype)   # M holds dM here
         dU = np.zeros((a, a, c_in, c_out), dtype=x.dtype)
+        db = np.zeros(c_out, dtype=x.dtype)
         step = np.empty_like(dU)
         for t0 in range(part[0], part[1], chunk):
             t1 = min(t0 + chunk, part[1])
-            v, d = _chunk_view(V, t1 - t0), _chunk_view(D, t1 - t0)
+            v, d, v_gemm, d_gemm = buffers.views(t1 - t0)
             transform_in(x, offset, tiles, t0, t1, v)
             transform_grad(dy, tiles, t0, t1, d)
-            np.matmul(_as_gemm(v).transpose(0, 1, 3, 2), _as_gemm(d), out=step)
+            np.matmul(v_gemm.transpose(0, 1, 3, 2), d_gemm, out=step)   # V_ij^T dM_ij
             dU += step
-        return dU
+            db += d_gemm[1, 1].sum(axis=0)
+        return dU, db
 
     partial = _run_parts(run, parts)
-    dU = partial[0]
-    for p in partial[1:]:
-        dU += p
-    return dU.reshape(a * a, c_in, c_out)
+    dU, db = partial[0]
+    for p_dU, p_db in partial[1:]:
+        dU += p_dU
+        db += p_db
+    return dU.reshape(a * a, c_in, c_out), db
 
 
 def _correlate(x, w, b, offset, out_hw, variant, backend):
@@ -450,16 +508,17 @@ def _correlate(x, w, b, offset, out_hw, variant, backend):
 
 
 def _weight_gradient(x, dy, offset, variant, backend):
-    """``dw = G^T dU G`` with ``dU_ij = sum_t V_t,ij^T (A dY_t A^T)_ij``."""
+    """``dw = G^T dU G`` with ``dU_ij = sum_t V_t,ij^T (A dY_t A^T)_ij``, and ``db = sum dy``."""
     m, BT, G, AT = VARIANTS[variant]
     if backend == "numba":
-        dU = _weight_gradient_numba(np.ascontiguousarray(x), dy, offset, variant)
+        dU, db = _weight_gradient_numba(np.ascontiguousarray(x), dy, offset, variant)
     else:
         tiles = (-(-dy.shape[1] // m), -(-dy.shape[2] // m))
         V = tile_transform(x, BT, m, offset, tiles)           # (a*a, T, C_in)
         dM = tile_transform(dy, AT.T, m, (0, 0), tiles)       # (a*a, T, C_out)
         dU = np.matmul(V.transpose(0, 2, 1), dM)              # (a*a, C_in, C_out)
-    return filter_gradient_transform(dU, G, backend).astype(x.dtype, copy=False)
+        db = np.einsum("ij->j", dy.reshape(-1, dy.shape[3]))  # one pass over dy
+    return filter_gradient_transform(dU, G, backend).astype(x.dtype, copy=False), db
 
 
 # ----------------------------------------------------------------------------- public API
@@ -513,7 +572,8 @@ def conv2d_winograd_backward(dy, cache):
       ``w[::-1, ::-1].transpose(0, 1, 3, 2)``; the forward read ``x[i + u - pt]`` so the
       adjoint reads ``dy[h - u' + pt]`` = a correlation with offset ``2 - pt``.
     * ``dw = G^T (sum_t V_t^T (A dY_t A^T)) G``: ``a * a`` GEMMs in the Winograd domain.
-    * ``db = sum dy`` (None without bias).
+    * ``db = sum dy`` (None without bias); the numba path reads it off the Winograd-domain
+      output gradient, see :func:`_weight_gradient_numba`.
     """
     x, w, has_bias, pads, variant, backend = cache
     dy = np.ascontiguousarray(dy, dtype=x.dtype)
@@ -523,7 +583,5 @@ def conv2d_winograd_backward(dy, cache):
     w_flip = w[::-1, ::-1].transpose(0, 1, 3, 2)
     dx = _correlate(dy, w_flip, None, (2 - pads[0][0], 2 - pads[1][0]), x.shape[1:3],
                     variant, backend)
-    dw = _weight_gradient(x, dy, (pads[0][0], pads[1][0]), variant, backend)
-    # einsum sums the rows in one pass (3x faster here than dy.sum(axis=(0, 1, 2)))
-    db = np.einsum("ij->j", dy.reshape(-1, dy.shape[3])) if has_bias else None
-    return dx, dw, db
+    dw, db = _weight_gradient(x, dy, (pads[0][0], pads[1][0]), variant, backend)
+    return dx, dw, (db if has_bias else None)
