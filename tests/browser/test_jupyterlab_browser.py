@@ -232,6 +232,9 @@ def test_pooling_notebook_slider_changes_image(lab):
                 arg=src_before, timeout=CHANGE_TIMEOUT_MS)
             bytes_after = bytes(image.evaluate(JS_IMAGE_BYTES))
             message = explorer.locator(".labkit-explorer-message").inner_text()
+            if os.environ.get("LABKIT_SCREENSHOT"):        # the README's picture comes from here
+                page.add_style_tag(content=".Toastify { display: none !important; }")
+                explorer.screenshot(path=os.environ["LABKIT_SCREENSHOT"])
         except Exception:
             print("---- browser console ----\n" + "\n".join(console[-40:]))
             print("---- jupyter log ----\n" + lab.tail())
