@@ -3,7 +3,7 @@
 Every function here takes arrays (never a model), computes its numbers with :mod:`labkit.ops`
 (so what you see is what the engine computes), and returns a new figure in one style
 (:mod:`labkit.viz.style`).  Figures are not registered with ``pyplot``: nothing to close, and
-Jupyter shows a returned figure inline.  Each data axes has a label (``ax.get_label()``), used by
+Jupyter shows a returned figure inline after ``%matplotlib inline``.  Each data axes has a label (``ax.get_label()``), used by
 the tests and the widgets to find a panel; :func:`labkit.viz.style.panel_axes` lists them.
 
 ==============================  ===============================================================

@@ -3,8 +3,9 @@
 Every viz function builds its own :class:`matplotlib.figure.Figure` through
 :func:`new_figure`.  The figure is *not* registered with ``pyplot``: nothing has to be closed by
 hand and a widget that redraws a thousand times does not pile up figures (``plt.get_fignums()``
-stays as it was).  Jupyter still shows a returned figure inline, because the inline backend
-formats any ``Figure`` as PNG.
+stays as it was).  Jupyter shows a returned figure inline once the inline backend is active
+(``%matplotlib inline``, which every course notebook runs first): it registers a PNG formatter
+for any ``Figure``.
 
 Conventions used by every figure
 --------------------------------

@@ -39,15 +39,15 @@ ends with exercises, and its last cell checks the chapter's key results with `as
 | 1 | [01 Neural networks](01_neural_networks.ipynb) | Rosenblatt's perceptron and why it fails on XOR; multilayer networks; gradient descent on a loss landscape; the four equations of backpropagation, checked numerically | 10 s / 10 s |
 | 2 | [02 Super-resolution and image quality](02_super_resolution_and_quality.ipynb) | SR as an ill-posed inverse problem; nearest, bilinear and bicubic interpolation; PSNR and SSIM, where they agree and where they do not | 25 s / 25 s |
 | 3 | [03 Magnetic resonance](03_magnetic_resonance.ipynb) | spins and k-space in a few paragraphs; NIfTI volumes, affines and orientation; Gibbs ringing; how LR images are simulated | 15 s / 15 s |
-| 4 | [04 Convolution](04_convolution.ipynb) | discrete convolution and cross-correlation; the direct sum, im2col/col2im and Winograd's minimal filtering | 40 s / 50 s |
-| 5 | [05 The convolutional layer](05_convolutional_layer.ipynb) | kernel size, stride, padding, channels, receptive field; forward and backward of `Conv2D` | 30 s / 30 s |
-| 6 | [06 Pooling](06_pooling.ipynb) | max and average pooling, forward and backward, overlapping windows | 30 s / 30 s |
-| 7 | [07 Shortcut, pixel shuffle, batch normalisation](07_shortcut_pixelshuffle_batchnorm.ipynb) | residual connections, sub-pixel upsampling, batch normalisation | 50 s / 1 min |
+| 4 | [04 Convolution](04_convolution.ipynb) | convolution vs cross-correlation, classic filters on MRI, output size with stride and padding, receptive fields | 10 s / 10 s |
+| 5 | [05 The convolutional layer](05_convolutional_layer.ipynb) | the `Conv2D` layer, im2col/col2im, Winograd F(2,3), F(2x2,3x3) and F(4x4,3x3), float32 accuracy, gradient check | 20 s / 20 s |
+| 6 | [06 Pooling](06_pooling.ipynb) | max and average pooling, forward and backward, overlapping windows | 15 s / 15 s |
+| 7 | [07 Shortcut, pixel shuffle, batch normalisation](07_shortcut_pixelshuffle_batchnorm.ipynb) | residual connections and gradient flow, sub-pixel upsampling and checkerboards, batch normalisation | 15 s / 15 s |
 | 8 | [08 Activations and losses](08_activations_and_losses.ipynb) | every activation and its derivative, vanishing gradients, L1 / L2 / Charbonnier and why L1 gives sharper SR | 10 s / 10 s |
-| 9 | [09 Timing](09_timing.ipynb) | benchmarking the convolution algorithms honestly | 1 min / 3 min |
+| 9 | [09 Timing](09_timing.ipynb) | benchmarking the convolution algorithms honestly | 20 s / 3 min |
 | 10 | [10 Dataset and models](10_dataset_and_models.ipynb) | the MNI-SR split, the patch sampler, the bicubic baseline, EDSR and WDSR | 40 s / 45 s |
-| 11 | [11 Training](11_training.ipynb) | training EDSR on a laptop CPU: the loop, schedules, checkpoints and resume | 1 min / 15 min |
-| 12 | [12 Results](12_results.ipynb) | the shipped checkpoints against bicubic on the MNI-SR test slices | 1 min / 3 min |
+| 11 | [11 Training](11_training.ipynb) | training EDSR on a laptop CPU: the loop, schedules, checkpoints and resume | 40 s / 13 min |
+| 12 | [12 Results](12_results.ipynb) | the shipped checkpoints against bicubic on the MNI-SR test slices | 65 s / 65 s |
 
 "FAST" is the short version that continuous integration runs (`LABKIT_FAST=1`); "full" is what
 you get by default. The times include starting the kernel, were measured on a busy 2-core
