@@ -1,6 +1,6 @@
 """Build notebooks/00_index.ipynb: the course map, how to run it, versions and a smoke check."""
 
-from _cells_a import Builder
+from _nbbuild import Builder
 
 b = Builder()
 b.md(r"""

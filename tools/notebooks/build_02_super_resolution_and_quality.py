@@ -1,6 +1,6 @@
 """Build notebooks/02_super_resolution_and_quality.ipynb."""
 
-from _cells_a import Builder
+from _nbbuild import Builder
 
 b = Builder()
 b.md(r"""

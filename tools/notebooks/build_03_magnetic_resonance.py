@@ -1,6 +1,6 @@
 """Build notebooks/03_magnetic_resonance.ipynb."""
 
-from _cells_a import Builder
+from _nbbuild import Builder
 
 b = Builder()
 b.md(r"""

@@ -8,22 +8,13 @@ Run ``python tools/notebooks/build_05_convolutional_layer.py``, then execute the
 
 from __future__ import annotations
 
-import textwrap
+import sys
 from pathlib import Path
 
-import nbformat
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _nbbuild import code, md, write  # noqa: E402
 
 NAME = "05_convolutional_layer.ipynb"
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
-cells = []
-
-
-def md(text: str) -> None:
-    cells.append(nbformat.v4.new_markdown_cell(textwrap.dedent(text).strip("\n")))
-
-
-def code(text: str) -> None:
-    cells.append(nbformat.v4.new_code_cell(textwrap.dedent(text).strip("\n")))
 
 
 # --------------------------------------------------------------------------------------------
@@ -644,12 +635,4 @@ assert worst < 1e-7                                                             
 print("all checks passed")
 """)
 
-nb = nbformat.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = dict(KERNELSPEC)
-nb.metadata["language_info"] = {"name": "python"}
-for i, cell in enumerate(nb.cells):
-    cell["id"] = f"nb05-{i:02d}"
-nbformat.validate(nb)
-out = Path(__file__).resolve().parents[2] / "notebooks" / NAME
-nbformat.write(nb, out)
-print(f"wrote {out} ({len(cells)} cells)")
+write(NAME, id_prefix="nb05")

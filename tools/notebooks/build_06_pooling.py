@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cells_a import Builder
+from _nbbuild import Builder
 
 nb = Builder()
 md, code = nb.md, nb.code

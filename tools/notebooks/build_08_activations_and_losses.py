@@ -1,6 +1,6 @@
 """Build notebooks/08_activations_and_losses.ipynb."""
 
-from _cells_a import Builder
+from _nbbuild import Builder
 
 b = Builder()
 b.md(r"""

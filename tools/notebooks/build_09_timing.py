@@ -10,22 +10,13 @@ minute on 2 cores)::
 
 from __future__ import annotations
 
-import textwrap
+import sys
 from pathlib import Path
 
-import nbformat
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _nbbuild import code, md, write  # noqa: E402
 
 NAME = "09_timing.ipynb"
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
-cells = []
-
-
-def md(text: str) -> None:
-    cells.append(nbformat.v4.new_markdown_cell(textwrap.dedent(text).strip("\n")))
-
-
-def code(text: str) -> None:
-    cells.append(nbformat.v4.new_code_cell(textwrap.dedent(text).strip("\n")))
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,12 +458,4 @@ assert sum(a == "winograd" for _, _, a in picks) == 35
 print("all checks passed")
 """)
 
-nb = nbformat.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = dict(KERNELSPEC)
-nb.metadata["language_info"] = {"name": "python"}
-for i, cell in enumerate(nb.cells):
-    cell["id"] = f"nb09-{i:02d}"
-nbformat.validate(nb)
-out = Path(__file__).resolve().parents[2] / "notebooks" / NAME
-nbformat.write(nb, out)
-print(f"wrote {out} ({len(cells)} cells)")
+write(NAME, id_prefix="nb09")
