@@ -271,16 +271,18 @@ class Network:
         return net, extra
 
 
-def atomic_savez(path, arrays: dict) -> Path:
-    """``np.savez`` to a temporary file next to ``path``, fsync, then rename over ``path``."""
+def atomic_write(path, write, binary: bool = True) -> Path:
+    """Call ``write(fh)`` on a temporary file next to ``path``, fsync it, rename it over ``path``.
+
+    A crash or an exception at any point leaves the previous ``path`` intact (the rename is
+    atomic on POSIX file systems) and no temporary file behind.
+    """
     path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+        with os.fdopen(fd, "wb" if binary else "w") as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -289,3 +291,11 @@ def atomic_savez(path, arrays: dict) -> Path:
             os.remove(tmp)
         raise
     return path
+
+
+def atomic_savez(path, arrays: dict) -> Path:
+    """``np.savez`` written atomically (see :func:`atomic_write`); adds ``.npz`` if missing."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+    return atomic_write(path, lambda fh: np.savez(fh, **arrays))

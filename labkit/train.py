@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from labkit.losses import LOSSES
-from labkit.network import Network
+from labkit.network import Network, atomic_write
 from labkit.optimizers import Adam
 
 __all__ = [
@@ -248,23 +248,7 @@ def _from_json(text):
 
 def atomic_write_text(path, text: str) -> Path:
     """Write ``text`` to ``path`` via a temporary file and a rename (never a half-written file)."""
-    import os
-    import tempfile
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda fh: fh.write(text), binary=False)
 
 
 def load_checkpoint_info(path) -> tuple[Network, dict]:
