@@ -148,3 +148,11 @@ def test_output_shapes_follow_route(rng):
                    Conv2D(1, 4, 3, seed=1, algorithm="im2col"), PixelShuffle(2), Shortcut(-4)])
     x = rng.standard_normal((2, 5, 6, 1)).astype(np.float32)
     assert net.output_shapes(x.shape) == [o.shape for o in net.layer_outputs(x)]
+
+
+def test_saved_file_has_default_permissions(tmp_path):
+    import os
+    umask = os.umask(0)
+    os.umask(umask)
+    path = small_net().save(tmp_path / "net.npz")
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~umask)
