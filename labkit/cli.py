@@ -78,6 +78,9 @@ def _add_train(sub):
         p.add_argument(flag, type=kind, default=None, help=f"{text} (default {d[key]})")
     p.add_argument("--no-augment", dest="augment", action="store_false", default=None,
                    help="no random flips/transposes of the patches")
+    p.add_argument("--until", type=int, default=None,
+                   help="stop after this many steps (the schedule keeps the --steps horizon); "
+                        "continue later with --resume")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--resume", action="store_true",
                    help="continue OUT/checkpoint.npz if it exists (else start)")
@@ -167,8 +170,10 @@ def cmd_train(args) -> int:
         config = make_config(**given)
         out.mkdir(parents=True, exist_ok=True)
         trainer = Trainer.from_config(config, checkpoint=ck, progress=progress)
+    if args.until is not None and args.until < 1:
+        raise ValueError(f"--until must be >= 1, got {args.until}")
     t0 = time.perf_counter()
-    trainer.fit()
+    trainer.fit(args.until)
     session = time.perf_counter() - t0
     if trainer.step >= trainer.steps and trainer.last_checkpoint_step != trainer.step:
         trainer.save_checkpoint()

@@ -25,14 +25,14 @@ def last_json(out: str) -> dict:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    assert main(TRAIN + ["--steps", "2", "--out", str(out), "--json"]) == 0
+    assert main(TRAIN + ["--steps", "6", "--until", "2", "--out", str(out), "--json"]) == 0
     return out
 
 
 def test_train_writes_checkpoint_model_and_metrics(run_dir, capsys):
     assert (run_dir / "checkpoint.npz").exists() and (run_dir / "model.npz").exists()
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["step"] == 2 and metrics["config"]["filters"] == 4
+    assert metrics["step"] == 2 and metrics["steps"] == 6 and metrics["config"]["filters"] == 4
     for name in ("model", "bicubic"):
         test = metrics["test"][name]
         assert len(test["psnr_per_slice"]) == metrics["test"]["n_slices"] == 20
