@@ -53,6 +53,8 @@ def test_wdsr_structure():
     shapes = [c.weight.shape for c in convs[2:5]]
     assert shapes == [(1, 1, 16, 96), (1, 1, 96, 12), (3, 3, 12, 16)]
     assert "total parameters" in net.summary((1, 12, 12, 1))
+    shapes = net.output_shapes((1, 12, 12, 1))
+    assert shapes[2] == (1, 12, 12, 1) and shapes[-1] == (1, 24, 24, 1)   # Route: the input
 
 
 def test_residual_scaling_is_applied():
