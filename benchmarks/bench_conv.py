@@ -28,11 +28,10 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 import numpy as np
 
-from labkit.bench import labkit_conv_callables, make_conv_problem, torch_conv_callables
+from labkit.bench import labkit_conv_callables, make_conv_problem, median_time, torch_conv_callables
 from labkit.ops.conv_select import choose_algorithm
 
 TARGETS = {  # figure -> (must reach, goal)
@@ -42,17 +41,6 @@ TARGETS = {  # figure -> (must reach, goal)
     "fwd+bwd 64ch torch/labkit": (None, None),
     "forward 64ch im2col/winograd": (1.5, 2.0),
 }
-
-
-def median_time(fn, repeats, warmup=2):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def layer_callables(x, w, b):
@@ -128,11 +116,11 @@ def main(argv=None) -> int:
     for run in range(args.runs):
         for name, (la, fa, lb, fb) in pairs.items():
             if run % 2 == 0:
-                ta = median_time(fa, args.repeats)
-                tb = median_time(fb, args.repeats)
+                ta = median_time(fa, args.repeats, warmup=2)
+                tb = median_time(fb, args.repeats, warmup=2)
             else:
-                tb = median_time(fb, args.repeats)
-                ta = median_time(fa, args.repeats)
+                tb = median_time(fb, args.repeats, warmup=2)
+                ta = median_time(fa, args.repeats, warmup=2)
             results[name].append(ta / tb)
             times[name].append((la, ta, lb, tb))
         print(f"run {run + 1}: " + "  ".join(f"{k.split(' ')[0]} {k.split(' ')[1]} "

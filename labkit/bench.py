@@ -68,7 +68,8 @@ def workspace_bytes(algorithm, x_shape, w_shape, stride=(1, 1), pads=((1, 1), (1
     raise ValueError(f"workspace_bytes: unknown algorithm {algorithm!r}")
 
 
-def _median_time(fn, repeats: int, warmup: int = 1) -> float:
+def median_time(fn, repeats: int, warmup: int = 1) -> float:
+    """Median wall time of ``repeats`` calls of ``fn()`` after ``warmup`` untimed calls."""
     for _ in range(warmup):
         fn()
     times = []
@@ -182,7 +183,7 @@ def time_conv(algorithm, x_shape, w_shape, stride=(1, 1), padding="same", dtype=
     else:
         fns = labkit_conv_callables(algorithm, x, wt, b, stride, padding)
     table = dict(zip(PASSES, fns))
-    return {p: _median_time(table[p], repeats) for p in passes}
+    return {p: median_time(table[p], repeats) for p in passes}
 
 
 def benchmark_conv(sizes=(24, 48, 96), channels=(16, 32, 64), algorithms=("im2col", "winograd"),
