@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from labkit.ops.conv import Pads, check_conv_args, pad_nhwc, unpad_nhwc
+from labkit.ops.geometry import Pads, check_conv_args, output_hw, pad_nhwc, unpad_nhwc
 
 
 def sliding_windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
@@ -38,8 +38,7 @@ def sliding_windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, i
     n, h, w, c = x.shape
     kh, kw = kernel
     sh, sw = stride
-    ho = (h - kh) // sh + 1
-    wo = (w - kw) // sw + 1
+    ho, wo = output_hw((h, w), kernel, stride)
     s = x.strides
     return as_strided(x, shape=(n, ho, wo, kh, kw, c),
                       strides=(s[0], s[1] * sh, s[2] * sw, s[1], s[2], s[3]), writeable=False)
@@ -67,8 +66,7 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kernel: tuple[i
     n, h, w, c = x_shape
     kh, kw = kernel
     sh, sw = stride
-    ho = (h - kh) // sh + 1
-    wo = (w - kw) // sw + 1
+    ho, wo = output_hw((h, w), kernel, stride)
     if cols.shape != (n * ho * wo, kh * kw * c):
         raise ValueError(f"col2im: expected columns of shape {(n * ho * wo, kh * kw * c)} for "
                          f"input {x_shape}, kernel {kernel}, stride {stride}; got {cols.shape}")
@@ -84,8 +82,7 @@ def im2col_workspace_bytes(x_shape, kernel, stride, pads: Pads, itemsize: int = 
     """Bytes of the column matrix im2col builds: ``N Ho Wo kh kw C_in * itemsize``."""
     n, h, w, c = x_shape
     kh, kw = kernel
-    ho = (h + sum(pads[0]) - kh) // stride[0] + 1
-    wo = (w + sum(pads[1]) - kw) // stride[1] + 1
+    ho, wo = output_hw((h, w), kernel, stride, pads)
     return n * ho * wo * kh * kw * c * itemsize
 
 
@@ -99,8 +96,7 @@ def im2col_numba(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]
     from labkit.ops._numba_kernels import im2col_numba as kernel_fn
     _, h, w, _ = x.shape
     kh, kw = kernel
-    ho = (h + sum(pads[0]) - kh) // stride[0] + 1
-    wo = (w + sum(pads[1]) - kw) // stride[1] + 1
+    ho, wo = output_hw((h, w), kernel, stride, pads)
     n, c = x.shape[0], x.shape[3]
     cols = np.empty((n * ho * wo, kh * kw * c), dtype=x.dtype)
     kernel_fn(np.ascontiguousarray(x), kh, kw, stride[0], stride[1], pads[0][0], pads[1][0],
@@ -115,8 +111,7 @@ def col2im_numba(cols: np.ndarray, x_shape, kernel: tuple[int, int],
     from labkit.ops._numba_kernels import col2im_numba as kernel_fn
     n, h, w, c = x_shape
     kh, kw = kernel
-    ho = (h + sum(pads[0]) - kh) // stride[0] + 1
-    wo = (w + sum(pads[1]) - kw) // stride[1] + 1
+    ho, wo = output_hw((h, w), kernel, stride, pads)
     if cols.shape != (n * ho * wo, kh * kw * c):
         raise ValueError(f"col2im_numba: expected columns of shape {(n * ho * wo, kh * kw * c)} "
                          f"for input {tuple(x_shape)}, kernel {kernel}, stride {stride}, "

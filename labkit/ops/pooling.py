@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.ops.conv import Pads, pad_nhwc, unpad_nhwc
+from labkit.ops.geometry import Pads, check_window, output_hw, pad_nhwc, unpad_nhwc
 from labkit.ops.im2col import sliding_windows
 
 
 def pool_output_shape(x_shape, size, stride, pads: Pads) -> tuple[int, int, int, int]:
     """``(N, Ho, Wo, C)`` with ``Ho = floor((H + pad_h - kh) / sh) + 1``."""
     n, h, w, c = x_shape
-    ho = (h + sum(pads[0]) - size[0]) // stride[0] + 1
-    wo = (w + sum(pads[1]) - size[1]) // stride[1] + 1
+    ho, wo = output_hw((h, w), size, stride, pads)
     return n, ho, wo, c
 
 

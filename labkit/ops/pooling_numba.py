@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.ops.conv import Pads
+from labkit.ops.geometry import Pads
 from labkit.ops.pooling import check_pool_args, pool_output_shape
 
 

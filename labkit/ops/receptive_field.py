@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.ops.conv import conv2d_backward, conv2d_forward, resolve_padding
+from labkit.ops.conv import conv2d_backward, conv2d_forward
+from labkit.ops.geometry import resolve_padding
 
 __all__ = ["receptive_field_maps", "receptive_field_sizes"]
 

@@ -90,7 +90,7 @@ import threading
 
 import numpy as np
 
-from labkit.ops.conv import Pads, check_conv_args
+from labkit.ops.geometry import Pads, check_conv_args
 
 # ----------------------------------------------------------------------------- matrices
 

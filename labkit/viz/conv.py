@@ -12,7 +12,7 @@ import math
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from labkit.ops.conv import resolve_padding
+from labkit.ops.geometry import resolve_padding
 from labkit.ops.filters import KERNELS, filter2d
 from labkit.viz import style
 

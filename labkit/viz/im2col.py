@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from labkit.ops.conv import pad_nhwc, resolve_padding, unpad_nhwc
+from labkit.ops.geometry import pad_nhwc, resolve_padding, unpad_nhwc
 from labkit.ops.im2col import col2im, im2col
 from labkit.viz import style
 
