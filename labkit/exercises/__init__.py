@@ -1,0 +1,82 @@
+"""Graded exercises: write a labkit function yourself and let labkit check it.
+
+In the style of CS231n's assignments, each exercise names a labkit *reference* function. You
+write a function with the same signature and semantics; :func:`check` calls yours and the
+reference on many generated cases (odd sizes, strides, overlapping windows, asymmetric padding,
+ties, batches, float32 and float64 ...) and tells you how many cases pass, the first failing
+cases and, when your output looks like a usual mistake, what that mistake looks like.
+
+>>> from labkit.exercises import list_exercises, check
+>>> def my_im2col(x, kernel, stride=(1, 1)):
+...     raise NotImplementedError
+>>> check("im2col", my_im2col)        # doctest: +SKIP
+im2col: not attempted yet: replace `raise NotImplementedError` with your implementation
+
+Your function receives copies of the grader's arrays; modifying them in place is reported as a
+mistake (callers keep using their inputs).  Forward passes whose reference returns
+``(y, cache)`` are graded on ``y`` (return ``(y, cache)`` or just ``y``); backward exercises
+receive the *reference's* cache, laid out as the reference's docstring describes.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from labkit.exercises._core import Case, Exercise, ExerciseResult, Mistake, grade
+from labkit.exercises import (ch01_neural_networks, ch02_quality, ch03_kspace, ch04_convolution,
+                              ch05_conv_layer, ch06_pooling, ch07_blocks, ch08_activations,
+                              ch11_training)
+
+__all__ = ["Case", "Exercise", "ExerciseResult", "Mistake", "check", "get_exercise",
+           "list_exercises"]
+
+_MODULES = (ch01_neural_networks, ch02_quality, ch03_kspace, ch04_convolution, ch05_conv_layer,
+            ch06_pooling, ch07_blocks, ch08_activations, ch11_training)
+
+#: id -> Exercise, in course order.
+EXERCISES: dict[str, Exercise] = {ex.id: ex for module in _MODULES for ex in module.EXERCISES}
+
+
+def list_exercises() -> list[dict]:
+    """One dict per exercise: ``id``, ``chapter`` (notebook file name), ``reference`` (dotted
+    path of the labkit function to mirror), ``summary`` and ``mistakes`` (names of the usual
+    mistakes the grader recognises)."""
+    return [ex.as_dict() for ex in EXERCISES.values()]
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    """The :class:`Exercise` called ``exercise_id`` (``ValueError`` listing the known ids)."""
+    if exercise_id not in EXERCISES:
+        raise ValueError(f"check: unknown exercise {exercise_id!r}; known exercises: "
+                         f"{', '.join(EXERCISES)}")
+    return EXERCISES[exercise_id]
+
+
+def check(exercise_id: str, fn: Callable, *, seed: int = 0) -> ExerciseResult:
+    """Grade ``fn`` against the reference of exercise ``exercise_id``.
+
+    Parameters
+    ----------
+    exercise_id : str
+        One of the ids of :func:`list_exercises`.
+    fn : callable
+        Your function, with the reference's signature.
+    seed : int
+        Seed of the case generator (other seeds give other random cases).
+
+    Returns
+    -------
+    ExerciseResult
+        ``passed``, ``cases`` (how many were tried), ``failures`` (the first few, each naming
+        its case), ``hints``.  It displays itself in Jupyter (green when passed, red otherwise).
+        A wrong, crashing or unfinished ``fn`` gives ``passed=False``; ``check`` itself raises
+        only for an unknown id or a non-callable ``fn`` (``ValueError``).
+    """
+    if not isinstance(exercise_id, str):
+        raise ValueError(f"check: exercise_id must be a string, got {exercise_id!r}; known "
+                         f"exercises: {', '.join(EXERCISES)}")
+    ex = get_exercise(exercise_id)
+    if not callable(fn):
+        raise ValueError(f"check: fn must be a callable (your function), got "
+                         f"{type(fn).__name__} {fn!r:.60}")
+    return grade(ex, fn, seed=seed)
