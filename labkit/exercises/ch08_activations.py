@@ -1,1 +1,151 @@
-EXERCISES = []
+"""Chapter 8 (08_activations_and_losses.ipynb): derivatives of activation functions.
+
+Each derivative takes the input ``x`` *and* the forward output ``y = f(x)`` (so that e.g. the
+logistic's derivative can reuse ``y``) and returns ``df/dx`` element-wise, in ``x``'s dtype:
+
+* ``d_elu(x, y, alpha)``:  ``1`` for ``x > 0``, else ``alpha e^x`` (so ``alpha`` at ``x = 0``);
+* ``d_leaky(x, y, alpha)``: ``1`` for ``x > 0``, else ``alpha`` (also at ``x = 0``);
+* ``d_logistic(x, y)``: ``y (1 - y)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.exercises._core import Case, Exercise, Mistake
+from labkit.ops.activations import d_elu, d_leaky, elu, leaky, logistic
+
+
+def _inputs(rng, i):
+    shapes = [(7,), (3, 4), (2, 3, 3, 2), (1,), (5, 1)]
+    shape = shapes[i % len(shapes)] if i < 10 else tuple(int(v) for v in rng.integers(1, 6, size=int(rng.integers(1, 4))))
+    x = rng.standard_normal(shape) * 3
+    flat = x.reshape(-1)
+    flat[rng.integers(0, flat.size, size=max(1, flat.size // 4))] = 0.0    # the kink
+    if i % 4 == 3:
+        x = x.astype(np.float32)
+    return x
+
+
+def _act_cases(name, forward, alphas):
+    def cases(rng):
+        for i in range(24):
+            x = _inputs(rng, i)
+            if alphas:
+                alpha = alphas[i % len(alphas)]
+                y = forward(x, alpha)
+                yield Case(f"{name}(x {x.shape} {x.dtype.name} with zeros, y, alpha={alpha})",
+                           (x, y, alpha))
+            else:
+                y = forward(x)
+                yield Case(f"{name}(x {x.shape} {x.dtype.name} with zeros, y)", (x, y))
+    return cases
+
+
+def _elu_kink_one(x, y, alpha=1.0):
+    return np.where(x >= 0, 1.0, alpha * np.exp(np.minimum(x, 0))).astype(x.dtype)
+
+
+def _elu_no_alpha(x, y, alpha=1.0):
+    return np.where(x > 0, 1.0, np.exp(np.minimum(x, 0))).astype(x.dtype)
+
+
+def _elu_exp_y(x, y, alpha=1.0):
+    return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(y, 0))).astype(x.dtype)
+
+
+def _elu_is_forward(x, y, alpha=1.0):
+    return elu(x, alpha)
+
+
+def _leaky_kink_one(x, y, alpha=0.1):
+    return np.where(x >= 0, 1.0, alpha).astype(x.dtype)
+
+
+def _leaky_zero(x, y, alpha=0.1):
+    return (x > 0).astype(x.dtype)
+
+
+def _leaky_float64(x, y, alpha=0.1):
+    return np.where(x > 0, 1.0, alpha)
+
+
+def _leaky_forward(x, y, alpha=0.1):
+    return leaky(x, alpha)
+
+
+def _logistic_x(x, y):
+    return x * (1 - x)
+
+
+def _logistic_twice(x, y):
+    s = logistic(y)
+    return s * (1 - s)
+
+
+def _logistic_y(x, y):
+    return y.copy()
+
+
+def _logistic_plus(x, y):
+    return y * (1 + y)
+
+
+_KINK = ("At x == 0 your derivative takes the right-hand value 1; the convention here (as in "
+         "PyTorch) is the left-hand one for x <= 0.")
+_DTYPE = ("Your float32 input gives a float64 derivative: np.where(x > 0, 1.0, ...) is float64, "
+          "convert with .astype(x.dtype).")
+
+EXERCISES = [
+    Exercise(
+        id="d_elu",
+        chapter="08_activations_and_losses.ipynb",
+        reference="labkit.ops.activations.d_elu",
+        summary="Derivative of ELU: 1 for x > 0, alpha e^x for x <= 0, in x's dtype.",
+        cases=_act_cases("d_elu", elu, [1.0, 0.5, 2.0]),
+        mistakes=[
+            Mistake("kink gets 1", _elu_kink_one, _KINK),
+            Mistake("alpha forgotten", _elu_no_alpha,
+                    "alpha is missing on the negative side: d/dx alpha (e^x - 1) = alpha e^x."),
+            Mistake("exp of y", _elu_exp_y,
+                    "You exponentiated y instead of x: the negative side is alpha e^x "
+                    "(equivalently y + alpha)."),
+            Mistake("forward instead of derivative", _elu_is_forward,
+                    "Your output equals ELU itself, not its derivative."),
+        ],
+    ),
+    Exercise(
+        id="d_leaky",
+        chapter="08_activations_and_losses.ipynb",
+        reference="labkit.ops.activations.d_leaky",
+        summary="Derivative of leaky ReLU: 1 for x > 0, alpha for x <= 0, in x's dtype.",
+        cases=_act_cases("d_leaky", leaky, [0.1, 0.01, 0.3]),
+        mistakes=[
+            Mistake("kink gets 1", _leaky_kink_one, _KINK),
+            Mistake("ReLU derivative", _leaky_zero,
+                    "Your negative side has slope 0 (the ReLU derivative); leaky ReLU's slope "
+                    "there is alpha."),
+            Mistake("float64 output", _leaky_float64, _DTYPE),
+            Mistake("forward instead of derivative", _leaky_forward,
+                    "Your output equals leaky ReLU itself, not its derivative."),
+        ],
+    ),
+    Exercise(
+        id="d_logistic",
+        chapter="08_activations_and_losses.ipynb",
+        reference="labkit.ops.activations.d_logistic",
+        summary="Derivative of the logistic sigmoid from its output: y (1 - y).",
+        cases=_act_cases("d_logistic", logistic, None),
+        mistakes=[
+            Mistake("x instead of y", _logistic_x,
+                    "You used x where the formula needs the output y = sigma(x): "
+                    "sigma'(x) = sigma(x) (1 - sigma(x))."),
+            Mistake("sigmoid applied twice", _logistic_twice,
+                    "You applied the sigmoid to y again: y already is sigma(x)."),
+            Mistake("factor (1 - y) forgotten", _logistic_y,
+                    "Your derivative equals y itself: a factor is missing."),
+            Mistake("sign of y", _logistic_plus,
+                    "Your derivative grows with y; check the sign inside the second factor."),
+        ],
+    ),
+]
