@@ -191,6 +191,25 @@ def _state_of(module, owner: str) -> dict:
     return out
 
 
+def _check_graph(module, like) -> None:
+    """For a :class:`LabkitGraph` (or a wrapper of one), compare its layer count and links with
+    ``like`` first: a clearer message than the first tensor that does not fit."""
+    for attr in ("module", "_orig_mod"):
+        inner = getattr(module, attr, None)
+        if inner is not None and hasattr(inner, "state_dict"):
+            module = inner
+    if type(module).__name__ != "LabkitGraph":
+        return
+    if len(module.layers) != len(like.layers):
+        raise ValueError(f"from_torch: the module has {len(module.layers)} layers, like="
+                         f"{like.name!r} has {len(like.layers)}; not the same architecture")
+    theirs, ours = list(module.sources), _sources(like)
+    for p, (a, b) in enumerate(zip(theirs, ours)):
+        if a != b:
+            raise ValueError(f"from_torch: layer {p} of the module reads layer {a} but layer {p} "
+                             f"{like.layers[p]!r} of like reads {b}; not the same architecture")
+
+
 def from_torch(module, like):
     """A labkit Network with ``like``'s architecture and ``module``'s weights.
 
@@ -219,6 +238,7 @@ def from_torch(module, like):
     from labkit.network import Network
 
     _check_network(like, "from_torch", "like")
+    _check_graph(module, like)
     state = _state_of(module, "from_torch")
     net = Network.from_architecture(like.architecture())
     used = set()
