@@ -11,7 +11,8 @@ where it scales and ONNX is how it ships.  One model moves between them:
 
 Neither labkit nor ``import labkit.interop`` needs PyTorch: torch, onnx and onnxruntime are
 imported inside the functions, which raise :class:`ImportError` with the pip command when they
-are missing (``pip install "labkit[export]"`` installs all three).
+are missing (``pip install torch==2.13.0`` and ``pip install "labkit[export]"`` for onnx and
+onnxruntime).  See ``docs/interop.md``.
 """
 
 from __future__ import annotations
