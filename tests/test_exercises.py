@@ -378,6 +378,49 @@ def sconv_swap_stride(x, w, b=None, stride=(1, 1), pads=((0, 0), (0, 0))):
     return student_conv(x, w, b, stride, pads, swap_stride=True)
 
 
+def student_conv_back(dy, cache, *, overwrite=False, crop=True, db_mean=False, db_always=False):
+    x, w, has_bias, (sh, sw), ((t, b), (l, r)) = cache
+    kh, kw, cin, cout = w.shape
+    xp = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)))
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    _, ho, wo, _ = dy.shape
+    for i in range(ho):
+        for j in range(wo):
+            sl = (slice(None), slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw))
+            contribution = np.einsum("nf,uvcf->nuvc", dy[:, i, j], w)
+            if overwrite:
+                dxp[sl] = contribution
+            else:
+                dxp[sl] += contribution
+            dw += np.einsum("nuvc,nf->uvcf", xp[sl], dy[:, i, j])
+    db = None
+    if has_bias or db_always:
+        db = dy.mean(axis=(0, 1, 2)) if db_mean else dy.sum(axis=(0, 1, 2))
+    dx = dxp[:, t:t + x.shape[1], l:l + x.shape[2]] if crop else dxp
+    return dx, dw, db
+
+
+def scb_correct(dy, cache):
+    return student_conv_back(dy, cache)
+
+
+def scb_overwrite(dy, cache):
+    return student_conv_back(dy, cache, overwrite=True)
+
+
+def scb_uncropped(dy, cache):
+    return student_conv_back(dy, cache, crop=False)
+
+
+def scb_db_mean(dy, cache):
+    return student_conv_back(dy, cache, db_mean=True)
+
+
+def scb_db_always(dy, cache):
+    return student_conv_back(dy, cache, db_always=True)
+
+
 def student_pad(padding, kernel, stride, in_hw, owner="conv2d", *, extra_first=False,
                 ignore_stride=False, clamp=True, use_floor=False):
     if padding == "valid":
@@ -917,7 +960,8 @@ CORRECT = {
     "perceptron_predict": sp_correct, "perceptron_fit": sf_correct,
     "gradient_descent": sgd_correct, "psnr": spsnr_correct, "ssim": sssim_correct,
     "fft2c": sfft_correct, "kspace_downsample": sds_correct,
-    "conv2d_naive_forward": sconv_correct, "resolve_padding": spad_correct,
+    "conv2d_naive_forward": sconv_correct, "conv2d_naive_backward": scb_correct,
+    "resolve_padding": spad_correct,
     "im2col": si2c_correct, "col2im": sc2i_correct, "winograd_f2_3": swino_correct,
     "maxpool_forward": smax_correct, "maxpool_backward": smb_correct,
     "avgpool_forward": savg_correct, "avgpool_backward": sab_correct,
@@ -950,6 +994,9 @@ WRONG = {
     "conv2d_naive_forward": [(sconv_flip, "true convolution"), (sconv_no_bias, "bias ignored"),
                              (sconv_one_side, "one-sided padding"),
                              (sconv_swap_stride, "strides swapped")],
+    "conv2d_naive_backward": [(scb_overwrite, "overlaps overwritten"),
+                              (scb_uncropped, "padding not cropped"),
+                              (scb_db_mean, "db as a mean"), (scb_db_always, "db without bias")],
     "resolve_padding": [(spad_extra_first, "extra pixel top/left"),
                         (spad_ignore_stride, "stride ignored"),
                         (spad_no_clamp, "negative padding"), (spad_floor, "floor instead of ceil")],

@@ -8,6 +8,16 @@ convolution, on NHWC arrays with weights ``(kh, kw, C_in, C_out)``:
 with ``Ho = (H + top + bottom - kh) // sh + 1``.  Graded on ``y`` (return ``(y, cache)`` like the
 reference or just ``y``).
 
+``conv2d_naive_backward(dy, cache)`` with the forward's cache ``(x, w, has_bias, stride, pads)``
+returns ``(dx, dw, db)``:
+
+.. math:: dw[u, v] = \\sum_{n, i, j} x_{pad}[n, i s_h + u, j s_w + v, :]^T\\, dy[n, i, j, :],
+          \\qquad db = \\sum_{n, i, j} dy[n, i, j, :]
+
+and ``dx`` scatters ``dy[n, i, j] w[u, v]^T`` back onto the padded input pixel
+``(i s_h + u, j s_w + v)`` it was read from, summed over taps and windows, then cropped to
+``x``'s shape; ``db`` is None when ``has_bias`` is False.
+
 ``resolve_padding(padding, kernel, stride, in_hw)``: explicit ``((top, bottom), (left, right))``
 for ``"valid"`` (none), an int or a pair (symmetric), and ``"same"``: ``out = ceil(in / s)``,
 ``total = max((out - 1) s + k - in, 0)``, split with the extra pixel at the bottom/right.
@@ -20,14 +30,15 @@ import math
 import numpy as np
 
 from labkit.exercises._core import Case, Exercise, Mistake
-from labkit.ops.conv import conv2d_naive_forward, resolve_padding
+from labkit.ops.conv import (conv2d_naive_backward, conv2d_naive_forward, pad_nhwc,
+                             resolve_padding, unpad_nhwc)
 
 
 def _first(result):
     return result[0] if isinstance(result, tuple) else result
 
 
-def _conv_cases(rng):
+def _conv_configs(rng):
     fixed = [((1, 5, 5, 1), (3, 3, 1, 1), (1, 1), ((0, 0), (0, 0)), False),
              ((2, 6, 7, 3), (3, 3, 3, 2), (1, 1), ((1, 1), (1, 1)), True),
              ((1, 7, 7, 2), (3, 3, 2, 2), (2, 2), ((1, 1), (1, 1)), True),
@@ -46,7 +57,11 @@ def _conv_cases(rng):
         stride = tuple(int(v) for v in rng.integers(1, 4, size=2))
         out.append(((int(rng.integers(1, 3)), h, w, cin), (kh, kw, cin, cout), stride, pads,
                     bool(rng.integers(0, 2))))
-    for i, (xs, ws, stride, pads, bias) in enumerate(out):
+    return out
+
+
+def _conv_cases(rng):
+    for i, (xs, ws, stride, pads, bias) in enumerate(_conv_configs(rng)):
         dtype = np.float32 if i % 5 == 4 else np.float64
         x = rng.standard_normal(xs).astype(dtype)
         w = rng.standard_normal(ws).astype(dtype)
@@ -77,6 +92,63 @@ def _conv_kernel_transposed(x, w, b=None, stride=(1, 1), pads=((0, 0), (0, 0))):
     if w.shape[0] != w.shape[1]:
         raise ValueError("not applicable")
     return conv2d_naive_forward(x, w.transpose(1, 0, 2, 3).copy(), b, stride, pads)[0]
+
+
+def _conv_backward_cases(rng):
+    for i, (xs, ws, stride, pads, bias) in enumerate(_conv_configs(rng)):
+        x = rng.standard_normal(xs)
+        w = rng.standard_normal(ws)
+        b = rng.standard_normal(ws[3]) if bias else None
+        y, cache = conv2d_naive_forward(x, w, b, stride, pads)
+        dy = rng.standard_normal(y.shape)
+        label = (f"conv2d_naive_backward(dy {dy.shape}, cache of conv2d_naive_forward(x {xs}, "
+                 f"w {ws}, b={'(%d,)' % ws[3] if bias else None}, stride={stride}, "
+                 f"pads={pads}))")
+        yield Case(label, (dy, cache))
+
+
+def _cb_overwrite(dy, cache):
+    x, w, has_bias, (sh, sw), pads = cache
+    _, dw, db = conv2d_naive_backward(dy, cache)
+    kh, kw = w.shape[:2]
+    xp = pad_nhwc(x, pads)
+    dxp = np.zeros(xp.shape)
+    _, ho, wo, _ = dy.shape
+    for i in range(ho):
+        for j in range(wo):
+            dxp[:, i * sh:i * sh + kh, j * sw:j * sw + kw, :] = np.einsum("nf,uvcf->nuvc",
+                                                                         dy[:, i, j], w)
+    return unpad_nhwc(dxp, pads), dw, db
+
+
+def _cb_uncropped(dy, cache):
+    x, w, has_bias, stride, pads = cache
+    return conv2d_naive_backward(dy, (pad_nhwc(x, pads), w, has_bias, stride,
+                                      ((0, 0), (0, 0))))
+
+
+def _cb_db_mean(dy, cache):
+    dx, dw, db = conv2d_naive_backward(dy, cache)
+    if db is None:
+        raise ValueError("not applicable")
+    return dx, dw, db / (dy.size // dy.shape[-1])
+
+
+def _cb_db_always(dy, cache):
+    dx, dw, db = conv2d_naive_backward(dy, cache)
+    return dx, dw, dy.sum(axis=(0, 1, 2))
+
+
+def _cb_dx_flipped(dy, cache):
+    x, w, has_bias, stride, pads = cache
+    dx, _, _ = conv2d_naive_backward(dy, (x, w[::-1, ::-1].copy(), has_bias, stride, pads))
+    _, dw, db = conv2d_naive_backward(dy, cache)
+    return dx, dw, db
+
+
+def _cb_dw_flipped(dy, cache):
+    dx, dw, db = conv2d_naive_backward(dy, cache)
+    return dx, dw[::-1, ::-1].copy(), db
 
 
 def _padding_cases(rng):
@@ -166,6 +238,32 @@ EXERCISES = [
             Mistake("kernel transposed", _conv_kernel_transposed,
                     "Your kernel is transposed (rows and columns of w swapped): w[u, v] "
                     "multiplies the pixel u rows down and v columns right."),
+        ],
+    ),
+    Exercise(
+        id="conv2d_naive_backward",
+        chapter="04_convolution.ipynb",
+        reference="labkit.ops.conv.conv2d_naive_backward",
+        summary="Gradients (dx, dw, db) of the direct convolution from its cache "
+                "(x, w, has_bias, stride, pads); db is None when the forward had no bias.",
+        cases=_conv_backward_cases,
+        mistakes=[
+            Mistake("overlaps overwritten", _cb_overwrite,
+                    "Where windows overlap (stride < kernel) your dx overwrites instead of "
+                    "summing: every window that read a pixel adds its contribution."),
+            Mistake("padding not cropped", _cb_uncropped,
+                    "Your dx still has the padded size: crop the gradient that landed on the "
+                    "padding (dx has x's shape)."),
+            Mistake("db as a mean", _cb_db_mean,
+                    "db is the sum of dy over N, Ho and Wo, not its mean."),
+            Mistake("db without bias", _cb_db_always,
+                    "The forward pass had no bias (has_bias is False): return db = None."),
+            Mistake("dx with a flipped kernel", _cb_dx_flipped,
+                    "Your dx uses the kernel flipped: scattering dy[i, j] @ w[u, v]^T back onto "
+                    "the pixel (i s + u, j s + v) it was read from needs no flip."),
+            Mistake("dw flipped", _cb_dw_flipped,
+                    "Your dw is flipped in space: dw[u, v] pairs dy[i, j] with "
+                    "x_pad[i s + u, j s + v]."),
         ],
     ),
     Exercise(
