@@ -1238,3 +1238,31 @@ def test_compare_tolerances():
     assert _core.compare(((0, 1), (1, 1)), ((0, 1), (1, 1))) is None
     assert _core.compare([[0, 1], [1, 1]], ((0, 1), (1, 1))) is None
     assert _core.compare(((1, 0), (1, 1)), ((0, 1), (1, 1))) is not None
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_stub_is_not_attempted(exercise_id):
+    namespace = {"np": np}
+    exec(E.stub(exercise_id), namespace)
+    ref = E.EXERCISES[exercise_id].reference_function()
+    fn = namespace[ref.__name__]
+    assert list(inspect.signature(fn).parameters) == list(inspect.signature(ref).parameters)
+    result = check(exercise_id, fn)
+    assert not result.passed and result.failures == [_core.NOT_ATTEMPTED]
+
+
+def test_list_by_chapter():
+    pooling = list_exercises("06_pooling.ipynb")
+    assert {e["id"] for e in pooling} >= {"maxpool_forward", "maxpool_backward",
+                                          "avgpool_backward"}
+    assert all(e["chapter"] == "06_pooling.ipynb" for e in pooling)
+    assert list_exercises("no_such.ipynb") == []
+
+
+def test_unrecognised_mistake_gets_the_generic_hint():
+    def off(x, kernel, stride=(1, 1)):
+        return _core.resolve("labkit.ops.im2col.im2col")(x, kernel, stride) * 1.5
+
+    result = check("im2col", off)
+    assert not result.passed
+    assert any("help(labkit.ops.im2col.im2col)" in h for h in result.hints)

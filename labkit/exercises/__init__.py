@@ -28,7 +28,7 @@ from labkit.exercises import (ch01_neural_networks, ch02_quality, ch03_kspace, c
                               ch11_training)
 
 __all__ = ["Case", "Exercise", "ExerciseResult", "Mistake", "check", "get_exercise",
-           "list_exercises"]
+           "list_exercises", "stub"]
 
 _MODULES = (ch01_neural_networks, ch02_quality, ch03_kspace, ch04_convolution, ch05_conv_layer,
             ch06_pooling, ch07_blocks, ch08_activations, ch11_training)
@@ -37,11 +37,33 @@ _MODULES = (ch01_neural_networks, ch02_quality, ch03_kspace, ch04_convolution, c
 EXERCISES: dict[str, Exercise] = {ex.id: ex for module in _MODULES for ex in module.EXERCISES}
 
 
-def list_exercises() -> list[dict]:
+def list_exercises(chapter: str | None = None) -> list[dict]:
     """One dict per exercise: ``id``, ``chapter`` (notebook file name), ``reference`` (dotted
     path of the labkit function to mirror), ``summary`` and ``mistakes`` (names of the usual
-    mistakes the grader recognises)."""
-    return [ex.as_dict() for ex in EXERCISES.values()]
+    mistakes the grader recognises).  ``chapter`` (a notebook file name, e.g.
+    ``"06_pooling.ipynb"``) keeps that chapter's exercises only."""
+    return [ex.as_dict() for ex in EXERCISES.values() if chapter in (None, ex.chapter)]
+
+
+def stub(exercise_id: str) -> str:
+    """Source of an empty function with the reference's signature, ready to fill in::
+
+        def im2col(x, kernel, stride=(1, 1)):
+            \"\"\"<first line of the reference's docstring>\"\"\"
+            raise NotImplementedError
+    """
+    import inspect
+
+    ex = get_exercise(exercise_id)
+    ref = ex.reference_function()
+    doc = (inspect.getdoc(ref) or ex.summary).strip().splitlines()[0]
+    sig = inspect.signature(ref)
+    empty = inspect.Parameter.empty
+    sig = sig.replace(parameters=[p.replace(annotation=empty) for p in sig.parameters.values()],
+                      return_annotation=empty)
+    return (f"def {ref.__name__}{sig}:\n"
+            f"    \"\"\"{doc}\"\"\"\n"
+            f"    raise NotImplementedError\n")
 
 
 def get_exercise(exercise_id: str) -> Exercise:

@@ -393,5 +393,9 @@ def grade(ex: Exercise, fn: Callable, seed: int = 0) -> ExerciseResult:
             hints.append(generic[kind])
     if failed and not matched:
         hints += list(ex.tips)
+        if not kinds - {"value"}:
+            hints.append(f"Your results differ from the reference's beyond rounding on these "
+                         f"cases: re-read the definition (help({ex.reference})) and work the "
+                         f"first failing case by hand.")
     return ExerciseResult(ex.id, failed == 0, len(cases), failures, hints, failed=failed,
                           reference=ex.reference)
