@@ -1266,3 +1266,10 @@ def test_unrecognised_mistake_gets_the_generic_hint():
     result = check("im2col", off)
     assert not result.passed
     assert any("help(labkit.ops.im2col.im2col)" in h for h in result.hints)
+
+
+def test_padding_as_an_int_array_is_accepted():
+    def as_array(padding, kernel, stride, in_hw, owner="conv2d"):
+        return np.array(spad_correct(padding, kernel, stride, in_hw, owner))
+
+    assert check("resolve_padding", as_array).passed

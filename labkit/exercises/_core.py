@@ -182,8 +182,8 @@ def _compare(got, exp, rtol: float, rtol32: float, path: str) -> None:
             _compare(_get(got, key), exp[key], rtol, rtol32, f"{path}[{key!r}]")
         return
     if isinstance(exp, (tuple, list)):
-        if isinstance(got, np.ndarray) and got.ndim >= 1 and not isinstance(exp[0], (tuple, list, np.ndarray)):
-            got = got.tolist()
+        if isinstance(got, np.ndarray) and got.ndim >= 1 and _scalar_leaves(exp):
+            got = got.tolist()                    # e.g. padding returned as an int array
         if not isinstance(got, (tuple, list)):
             raise _Mismatch(f"expected a tuple of {len(exp)} items{where}, got "
                             f"{type(got).__name__}", "type")
@@ -247,6 +247,12 @@ def _compare(got, exp, rtol: float, rtol32: float, path: str) -> None:
         bad = int(np.count_nonzero(diff > allowed))
         raise _Mismatch(f"{bad} of {e.size} values differ{where} (largest error "
                         f"{float(diff.max()):.3g}, largest expected magnitude {scale:.3g})")
+
+
+def _scalar_leaves(value) -> bool:
+    if isinstance(value, (tuple, list)):
+        return all(_scalar_leaves(v) for v in value)
+    return np.isscalar(value) and not isinstance(value, str)
 
 
 def _has(obj, key) -> bool:
