@@ -25,6 +25,11 @@ import numpy as np
 #: Failures listed in full in a result (the count of all failures is always given).
 MAX_FAILURES = 5
 
+#: A mistake matched on this many failing cases is recognised; it is not tried on further cases.
+ENOUGH_MATCHES = 3
+#: Failing cases on which the known mistakes are tried (the rest are only counted).
+MAX_ANALYSED = 30
+
 NOT_ATTEMPTED = "not attempted yet: replace `raise NotImplementedError` with your implementation"
 
 HINT_SHAPE = ("Some outputs have the wrong shape: print the shapes of the first failing case and "
@@ -340,6 +345,7 @@ def grade(ex: Exercise, fn: Callable, seed: int = 0) -> ExerciseResult:
     kinds: set[str] = set()
     matched: dict[str, int] = {}
     failed = 0
+    analysed = 0
     for case in cases:
         expected_raw, _, _ = _call(ref, case)
         expected = extract(expected_raw)
@@ -379,7 +385,12 @@ def grade(ex: Exercise, fn: Callable, seed: int = 0) -> ExerciseResult:
         kinds.add(kind)
         if len(failures) < MAX_FAILURES:
             failures.append(f"{case.label}: {message}")
+        if analysed >= MAX_ANALYSED:
+            continue
+        analysed += 1
         for mistake in ex.mistakes:
+            if matched.get(mistake.name, 0) >= ENOUGH_MATCHES:
+                continue                     # already recognised: spare the computation
             try:
                 variant = extract(_call(mistake.variant, case)[0])
             except Exception:                                  # noqa: BLE001
