@@ -17,7 +17,7 @@ onnxruntime).  See ``docs/interop.md``.
 
 from __future__ import annotations
 
-from labkit.interop.export import export_checkpoint, export_onnx
 from labkit.interop.convert import SUPPORTED_LAYERS, from_torch, to_torch
+from labkit.interop.export import export_checkpoint, export_onnx
 
 __all__ = ["to_torch", "from_torch", "export_onnx", "export_checkpoint", "SUPPORTED_LAYERS"]

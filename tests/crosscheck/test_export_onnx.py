@@ -5,6 +5,7 @@ must equal ``Network.forward(x, training=False)`` (NHWC, transposed) within 1e-4
 """
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +19,8 @@ torch.set_num_threads(1)
 
 from labkit.interop import export_checkpoint, export_onnx  # noqa: E402
 from labkit.interop.export import MIN_OPSET, onnx_max_error  # noqa: E402
-from labkit.layers import (Activation, AvgPool2D, BatchNorm, Conv2D, Layer, MaxPool2D,  # noqa: E402
-                           PixelShuffle, Route, Shortcut)
+from labkit.layers import (Activation, AvgPool2D, BatchNorm, Conv2D, Dense, Layer,  # noqa: E402
+                           MaxPool2D, PixelShuffle, Route, Shortcut)
 from labkit.models import edsr, wdsr_a, wdsr_b  # noqa: E402
 from labkit.network import Network  # noqa: E402
 
@@ -182,10 +183,11 @@ def test_export_checkpoint_bad_input(tmp_path):
         export_checkpoint(CHECKPOINT, tmp_path / "out.npz")
     # A checkpoint that happens to be called .onnx must not be overwritten by its own export.
     same = tmp_path / "model.onnx"
-    same.write_bytes(open(CHECKPOINT, "rb").read())
+    original = Path(CHECKPOINT).read_bytes()
+    same.write_bytes(original)
     with pytest.raises(ValueError, match="export_checkpoint: the output .* is the checkpoint itself"):
         export_checkpoint(same, tmp_path / "." / "model.onnx")
-    assert same.read_bytes() == open(CHECKPOINT, "rb").read()
+    assert same.read_bytes() == original
     junk = tmp_path / "junk.npz"
     junk.write_text("not a checkpoint")
     with pytest.raises(ValueError, match="export_checkpoint: cannot read checkpoint"):
@@ -203,3 +205,30 @@ def test_onnx_max_error_helper(tmp_path):
     net = edsr(2, 1, 4, seed=0)
     path = export_onnx(net, tmp_path / "m.onnx")
     assert onnx_max_error(path, net) <= TOL
+
+
+@pytest.mark.parametrize("name", ["linear", "relu", "leaky", "elu", "selu", "logistic", "tanh",
+                                  "softplus"])
+def test_activations_far_tails(name, tmp_path):
+    # onnxruntime's Softplus/Sigmoid/Elu must not overflow where labkit's stable forms do not.
+    conv = Conv2D(1, 1, 1, bias=False)
+    conv.params["w"][:] = 1.0
+    net = Network([conv, Activation(name)])
+    path = export_onnx(net, tmp_path / f"{name}.onnx")
+    x = np.array([-1000, -100, -30, -1, 0, 1, 19, 21, 30, 88, 100, 1000], np.float32)
+    x = x.reshape(1, 1, -1, 1)
+    ref = net.forward(x, training=False)
+    y = run_onnx(path, x)
+    assert np.all(np.isfinite(y))
+    err = float(np.max(np.abs(y - ref) / np.maximum(1.0, np.abs(ref))))
+    assert err <= 1e-6, f"{name}: max relative |onnx - labkit| = {err:.3g}"
+
+
+def test_export_dense_network(tmp_path):
+    bn = BatchNorm(7)
+    bn.buffers["running_var"][:] = 2.0
+    net = Network([Dense(5, 7, seed=0), bn, Activation("relu"), Dense(7, 2, seed=1)])
+    path = export_onnx(net, tmp_path / "dense.onnx")
+    dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param or d.dim_value for d in dims] == ["N", 5]
+    assert onnx_max_error(path, net) <= 1e-5
