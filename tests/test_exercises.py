@@ -1273,3 +1273,14 @@ def test_padding_as_an_int_array_is_accepted():
         return np.array(spad_correct(padding, kernel, stride, in_hw, owner))
 
     assert check("resolve_padding", as_array).passed
+
+
+def test_a_failing_reference_is_reported_not_raised(monkeypatch):
+    ex = E.EXERCISES["winograd_f2_3"]
+    broken = _core.Exercise(id="broken", chapter=ex.chapter, reference="labkit.ops.winograd.nope",
+                            summary="", cases=ex.cases)
+    monkeypatch.setattr(_core.Exercise, "reference_function", lambda self: (lambda d, g: 1 / 0))
+    result = _core.grade(broken, swino_correct)
+    assert not result.passed
+    assert "itself raised ZeroDivisionError" in result.failures[0]
+    assert any("bug in labkit" in h for h in result.hints)

@@ -346,9 +346,17 @@ def grade(ex: Exercise, fn: Callable, seed: int = 0) -> ExerciseResult:
     matched: dict[str, int] = {}
     failed = 0
     analysed = 0
+    grader_errors = 0
     for case in cases:
-        expected_raw, _, _ = _call(ref, case)
-        expected = extract(expected_raw)
+        try:
+            expected = extract(_call(ref, case)[0])
+        except Exception as exc:                               # noqa: BLE001
+            grader_errors += 1               # a labkit bug, not the student's: say so, go on
+            failed += 1
+            if len(failures) < MAX_FAILURES:
+                failures.append(f"{case.label}: the reference {ex.reference} itself raised "
+                                f"{_exception_text(exc)}")
+            continue
         try:
             got_raw, args_after, kwargs_after = _call(fn, case)
         except NotImplementedError:
@@ -400,6 +408,9 @@ def grade(ex: Exercise, fn: Callable, seed: int = 0) -> ExerciseResult:
             if compare(got, variant, ex.rtol, ex.rtol32) is None:
                 matched[mistake.name] = matched.get(mistake.name, 0) + 1
     hints: list[str] = []
+    if grader_errors:
+        hints.append(f"The reference function itself failed on {grader_errors} case(s): that is "
+                     f"a bug in labkit or in this grader, not in your code; please report it.")
     by_name = {m.name: m for m in ex.mistakes}
     for name, count in sorted(matched.items(), key=lambda kv: -kv[1]):
         hints.append(by_name[name].hint)
