@@ -37,27 +37,22 @@ class Conv2dLabkit(nn.Module):
     ``original0`` is labkit's ``g`` and ``original1`` its ``v``.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, bias,
+    def __init__(self, in_channels, out_channels, kernel_size, stride, pads, bias,
                  weight_norm=False):
+        """``pads``: ``((top, bottom), (left, right))``, or ``"same"`` for "same" padding that
+        depends on the input size (stride > 1), computed in :meth:`forward`."""
         super().__init__()
         self.kernel_size = tuple(kernel_size)
         self.stride = tuple(stride)
-        self.dynamic = False
+        self.dynamic = pads == "same"
         conv_pad = (0, 0)
         self.pads = None                               # (left, right, top, bottom) for F.pad
-        if padding == "same":
-            if self.stride == (1, 1):
-                (kh, kw) = self.kernel_size
-                t, l = (kh - 1) // 2, (kw - 1) // 2
-                b, r = kh - 1 - t, kw - 1 - l
-                if t == b and l == r:
-                    conv_pad = (t, l)
-                else:
-                    self.pads = (l, r, t, b)
+        if not self.dynamic:
+            (t, b), (l, r) = pads
+            if t == b and l == r:
+                conv_pad = (t, l)
             else:
-                self.dynamic = True
-        elif padding != "valid":
-            conv_pad = (padding, padding) if isinstance(padding, int) else tuple(padding)
+                self.pads = (l, r, t, b)
         self.conv = nn.Conv2d(in_channels, out_channels, self.kernel_size, stride=self.stride,
                               padding=conv_pad, bias=bias)
         if weight_norm:

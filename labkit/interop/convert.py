@@ -48,10 +48,12 @@ def _sources(net) -> list:
     """Absolute position of each layer's second input (``-1``: network input), or None."""
     out = []
     for p, layer in enumerate(net.layers):
-        if not getattr(layer, "needs_other", False):
-            out.append(None)
-        else:
+        if hasattr(layer, "source_position"):
+            out.append(layer.source_position(p))
+        elif getattr(layer, "needs_other", False):
             out.append(p + layer.index if layer.index < 0 else layer.index)
+        else:
+            out.append(None)
     return out
 
 
@@ -94,8 +96,13 @@ def _mapping(layer) -> list[tuple]:
 def _module_for(layer, M):
     kind = type(layer).__name__
     if kind == "Conv2D":
+        # The layer's own padding rule decides: "same" with stride 1, "valid" and explicit
+        # paddings are the same for every input size; "same" with stride > 1 is not.
+        dynamic = isinstance(layer.padding, str) and layer.padding == "same" \
+            and tuple(layer.stride) != (1, 1)
+        pads = "same" if dynamic else layer.pads_for(tuple(layer.kernel_size))
         return M.Conv2dLabkit(layer.in_channels, layer.out_channels, layer.kernel_size,
-                              layer.stride, layer.padding, layer.use_bias, layer.weight_norm)
+                              layer.stride, pads, layer.use_bias, layer.weight_norm)
     if kind == "Activation":
         return M.ActivationLabkit(layer.name, layer.kw.get("alpha"))
     if kind == "PixelShuffle":
