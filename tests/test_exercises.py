@@ -265,6 +265,32 @@ def sssim_global(x, ref, data_range=1.0, crop=0, mask=None, reduce=True):
     return student_ssim(x, ref, data_range, crop, mask, reduce, whole_image=True)
 
 
+def scubic_correct(x, a=-0.5):
+    t = np.abs(x)
+    return np.where(t <= 1, (a + 2) * t ** 3 - (a + 3) * t ** 2 + 1,
+                    np.where(t <= 2, a * (t ** 3 - 5 * t ** 2 + 8 * t - 4), 0.0)).astype(
+                        np.asarray(x).dtype)
+
+
+def scubic_matlab(x, a=-0.5):
+    t = np.abs(x)
+    return np.where(t <= 1, 1.5 * t ** 3 - 2.5 * t ** 2 + 1,
+                    np.where(t <= 2, -0.5 * t ** 3 + 2.5 * t ** 2 - 4 * t + 2, 0.0)).astype(
+                        np.asarray(x).dtype)
+
+
+def scubic_no_abs(x, a=-0.5):
+    return np.where(np.abs(x) <= 1, (a + 2) * x ** 3 - (a + 3) * x ** 2 + 1,
+                    np.where(np.abs(x) <= 2, a * x ** 3 - 5 * a * x ** 2 + 8 * a * x - 4 * a,
+                             0.0)).astype(np.asarray(x).dtype)
+
+
+def scubic_unbounded(x, a=-0.5):
+    t = np.abs(x)
+    return np.where(t <= 1, (a + 2) * t ** 3 - (a + 3) * t ** 2 + 1,
+                    a * t ** 3 - 5 * a * t ** 2 + 8 * a * t - 4 * a).astype(np.asarray(x).dtype)
+
+
 # ---------------------------------------------------------------- chapter 3
 
 def sfft_correct(x):
@@ -419,6 +445,46 @@ def scb_db_mean(dy, cache):
 
 def scb_db_always(dy, cache):
     return student_conv_back(dy, cache, db_always=True)
+
+
+def student_rf(kernels, strides=None, dilations=None, *, own_jump=False, dilate=True,
+               add_k=False, with_input=True):
+    n = len(kernels)
+    strides = [1] * n if strides is None else ([strides] * n if isinstance(strides, int) else strides)
+    dilations = [1] * n if dilations is None else (
+        [dilations] * n if isinstance(dilations, int) else dilations)
+    r, j = 1, 1
+    sizes, jumps = ([1], [1]) if with_input else ([], [])
+    for k, s, d in zip(kernels, strides, dilations):
+        if own_jump:
+            j *= s
+        r += (d if dilate else 1) * (k if add_k else k - 1) * j
+        if not own_jump:
+            j *= s
+        sizes.append(r)
+        jumps.append(j)
+    return {"depth": np.arange(len(sizes)) + (0 if with_input else 1), "size": np.array(sizes),
+            "jump": np.array(jumps)}
+
+
+def srf_correct(kernels, strides=None, dilations=None):
+    return student_rf(kernels, strides, dilations)
+
+
+def srf_own_jump(kernels, strides=None, dilations=None):
+    return student_rf(kernels, strides, dilations, own_jump=True)
+
+
+def srf_no_dilation(kernels, strides=None, dilations=None):
+    return student_rf(kernels, strides, dilations, dilate=False)
+
+
+def srf_add_k(kernels, strides=None, dilations=None):
+    return student_rf(kernels, strides, dilations, add_k=True)
+
+
+def srf_no_input(kernels, strides=None, dilations=None):
+    return student_rf(kernels, strides, dilations, with_input=False)
 
 
 def student_pad(padding, kernel, stride, in_hw, owner="conv2d", *, extra_first=False,
@@ -914,6 +980,22 @@ def slog_y(x, y):
     return y
 
 
+def stanh_correct(x, y):
+    return 1 - y ** 2
+
+
+def stanh_x(x, y):
+    return 1 - x ** 2
+
+
+def stanh_square(x, y):
+    return (1 - y) ** 2
+
+
+def stanh_sech(x, y):
+    return 1 / np.cosh(x)
+
+
 def slog_in_place(x, y):
     y *= 1 - y
     return y
@@ -968,7 +1050,8 @@ CORRECT = {
     "pixel_shuffle": sps_correct, "pixel_unshuffle": spu_correct,
     "batchnorm_forward_train": sbn_correct, "batchnorm_backward": sbb_correct,
     "d_elu": selu_correct, "d_leaky": sleaky_correct, "d_logistic": slog_correct,
-    "learning_rate": slr_correct,
+    "learning_rate": slr_correct, "cubic_kernel": scubic_correct,
+    "receptive_field_sizes": srf_correct, "d_tanh": stanh_correct,
 }
 
 #: exercise id -> [(wrong implementation, name of the mistake whose hint must appear)]
@@ -1035,6 +1118,13 @@ WRONG = {
                 (sleaky_float64, "float64 output")],
     "d_logistic": [(slog_x, "x instead of y"), (slog_twice, "sigmoid applied twice"),
                    (slog_y, "factor (1 - y) forgotten")],
+    "cubic_kernel": [(scubic_matlab, "a ignored"), (scubic_no_abs, "not symmetric"),
+                     (scubic_unbounded, "support not bounded")],
+    "receptive_field_sizes": [(srf_own_jump, "jump of the current layer"),
+                              (srf_no_dilation, "dilation ignored"), (srf_add_k, "k instead of k - 1"),
+                              (srf_no_input, "input entry missing")],
+    "d_tanh": [(stanh_x, "x instead of y"), (stanh_square, "(1 - y)^2"),
+               (stanh_sech, "sech instead of sech^2")],
     "learning_rate": [(slr_no_min, "lr_min ignored"), (slr_no_clamp, "no clamp after total"),
                       (slr_plus_one, "off by one"), (slr_no_floor, "exponent not floored")],
 }

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.exercises._core import Case, Exercise, Mistake
+from labkit.ops.resize import cubic_kernel
 from labkit.metrics import SSIM_K1, SSIM_K2, SSIM_RADIUS, _valid_filter, gaussian_window
 
 
@@ -249,6 +250,41 @@ def _ssim_cases(rng):
     yield Case("ssim(x (11, 11), ref) [a single window]", (ref + 0.1 * rng.standard_normal(ref.shape), ref))
 
 
+def _cubic_cases(rng):
+    knots = np.array([-2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    yield Case("cubic_kernel(x = knots -2.5..2.5 step 0.5)", (knots,))
+    yield Case("cubic_kernel(x = knots, a=-0.75)", (knots, -0.75))
+    for i in range(22):
+        shape = [(9,), (4, 5), (2, 3, 4), (1,)][i % 4]
+        x = rng.uniform(-3, 3, size=shape)
+        a = [-0.5, -0.75, -0.5, -1.0, 0.0][i % 5]
+        if i % 6 == 5:
+            x = x.astype(np.float32)
+        yield Case(f"cubic_kernel(x {x.shape} {x.dtype.name} in [-3, 3], a={a})", (x, a))
+
+
+def _cubic_fixed_a(x, a=-0.5):
+    return cubic_kernel(x, -0.5)
+
+
+def _cubic_no_abs(x, a=-0.5):
+    x = np.asarray(x)
+    inner = ((a + 2) * x ** 3 - (a + 3) * x ** 2 + 1) * (np.abs(x) <= 1)
+    outer = (a * x ** 3 - 5 * a * x ** 2 + 8 * a * x - 4 * a) * ((np.abs(x) > 1) & (np.abs(x) <= 2))
+    return inner + outer
+
+
+def _cubic_no_support(x, a=-0.5):
+    ax = np.abs(x)
+    inner = ((a + 2) * ax ** 3 - (a + 3) * ax ** 2 + 1)
+    outer = (a * ax ** 3 - 5 * a * ax ** 2 + 8 * a * ax - 4 * a)
+    return np.where(ax <= 1, inner, outer)
+
+
+def _cubic_sign(x, a=-0.5):
+    return cubic_kernel(x, -a)
+
+
 EXERCISES = [
     Exercise(
         id="psnr",
@@ -276,6 +312,27 @@ EXERCISES = [
                     "Decibels use log10, not the natural logarithm."),
         ],
         rtol=1e-10,
+    ),
+    Exercise(
+        id="cubic_kernel",
+        chapter="02_super_resolution_and_quality.ipynb",
+        reference="labkit.ops.resize.cubic_kernel",
+        summary="Keys' cubic convolution kernel (bicubic interpolation), two cubic pieces on "
+                "|x| <= 1 and 1 < |x| <= 2, zero beyond.",
+        cases=_cubic_cases,
+        mistakes=[
+            Mistake("a ignored", _cubic_fixed_a,
+                    "The parameter a is ignored: the pieces are (a+2)|x|^3 - (a+3)|x|^2 + 1 and "
+                    "a|x|^3 - 5a|x|^2 + 8a|x| - 4a."),
+            Mistake("not symmetric", _cubic_no_abs,
+                    "Your kernel is not symmetric: the formula is in |x|, so k(-x) = k(x)."),
+            Mistake("support not bounded", _cubic_no_support,
+                    "Your kernel is non-zero beyond |x| = 2: its support is [-2, 2]."),
+            Mistake("sign of a", _cubic_sign,
+                    "Sign of a: MATLAB's bicubic uses a = -0.5 (negative lobes); your kernel "
+                    "behaves as if a were +0.5."),
+        ],
+        rtol=1e-12,
     ),
     Exercise(
         id="ssim",

@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from labkit.exercises._core import Case, Exercise, Mistake
+from labkit.ops.receptive_field import receptive_field_sizes
 from labkit.ops.conv import (conv2d_naive_backward, conv2d_naive_forward, pad_nhwc,
                              resolve_padding, unpad_nhwc)
 
@@ -214,6 +215,53 @@ def _pad_pair_swapped(padding, kernel, stride, in_hw, owner="conv2d"):
     return resolve_padding(padding, kernel, stride, in_hw, owner)
 
 
+def _rf_cases(rng):
+    yield Case("receptive_field_sizes([3, 3, 3])", ([3, 3, 3],))
+    yield Case("receptive_field_sizes([])", ([],))
+    yield Case("receptive_field_sizes([3] * 8)", ([3] * 8,))
+    yield Case("receptive_field_sizes([5, 3], strides=2)", ([5, 3],), {"strides": 2})
+    yield Case("receptive_field_sizes([3, 3, 3], strides=[2, 1, 2])", ([3, 3, 3], [2, 1, 2]))
+    yield Case("receptive_field_sizes([3, 3, 3], dilations=[1, 2, 4])", ([3, 3, 3],),
+               {"dilations": [1, 2, 4]})
+    yield Case("receptive_field_sizes([1, 1])", ([1, 1],))
+    for _ in range(18):
+        n = int(rng.integers(1, 7))
+        kernels = [int(k) for k in rng.choice([1, 2, 3, 5, 7], size=n)]
+        strides = [int(v) for v in rng.integers(1, 4, size=n)] if rng.integers(0, 2) else None
+        dilations = [int(v) for v in rng.integers(1, 4, size=n)] if rng.integers(0, 2) else 1
+        yield Case(f"receptive_field_sizes({kernels}, strides={strides}, dilations={dilations})",
+                   (kernels, strides, dilations))
+
+
+def _rf_per_layer(value, n):
+    if value is None:
+        value = 1
+    return [int(value)] * n if np.isscalar(value) else [int(v) for v in value]
+
+
+def _rf_core(kernels, strides=None, dilations=None, *, new_jump=False, use_dilation=True,
+             full_kernel=False, drop_first=False):
+    kernels = [int(k) for k in kernels]
+    n = len(kernels)
+    strides = _rf_per_layer(strides, n)
+    dilations = _rf_per_layer(dilations, n) if use_dilation else [1] * n
+    size, jump = [1], [1]
+    for k, st, d in zip(kernels, strides, dilations):
+        j = jump[-1] * st if new_jump else jump[-1]
+        size.append(size[-1] + d * (k if full_kernel else k - 1) * j)
+        jump.append(jump[-1] * st)
+    out = {"depth": np.arange(n + 1), "size": np.array(size), "jump": np.array(jump)}
+    if drop_first:
+        out = {key: v[1:] for key, v in out.items()}
+    return out
+
+
+def _rf_variant(**twist):
+    def variant(kernels, strides=None, dilations=None):
+        return _rf_core(kernels, strides, dilations, **twist)
+    return variant
+
+
 EXERCISES = [
     Exercise(
         id="conv2d_naive_forward",
@@ -267,9 +315,31 @@ EXERCISES = [
         ],
     ),
     Exercise(
+        id="receptive_field_sizes",
+        chapter="04_convolution.ipynb",
+        reference="labkit.ops.receptive_field.receptive_field_sizes",
+        summary="Receptive field r_l = r_{l-1} + d_l (k_l - 1) j_{l-1} and jump j_l = j_{l-1} s_l "
+                "after each layer of a stack; returns dict(depth, size, jump).",
+        cases=_rf_cases,
+        mistakes=[
+            Mistake("jump of the current layer", _rf_variant(new_jump=True),
+                    "A layer's growth is measured in the jump of the layers *before* it: "
+                    "r_l = r_{l-1} + d_l (k_l - 1) j_{l-1}; its own stride only affects later "
+                    "layers."),
+            Mistake("dilation ignored", _rf_variant(use_dilation=False),
+                    "dilations are ignored: a dilated kernel spans d (k - 1) + 1 pixels."),
+            Mistake("k instead of k - 1", _rf_variant(full_kernel=True),
+                    "Each layer widens the field by k - 1 (times the jump), not by k: one 3x3 "
+                    "layer sees 3 pixels, not 4."),
+            Mistake("input entry missing", _rf_variant(drop_first=True),
+                    "The arrays start with the input itself (depth 0, size 1, jump 1): L + 1 "
+                    "entries for L layers."),
+        ],
+    ),
+    Exercise(
         id="resolve_padding",
         chapter="04_convolution.ipynb",
-        reference="labkit.ops.conv.resolve_padding",
+        reference="labkit.ops.geometry.resolve_padding",
         summary="Turn 'valid', 'same', an int or a pair into ((top, bottom), (left, right)); "
                 "'same' gives out = ceil(in / stride).",
         cases=_padding_cases,

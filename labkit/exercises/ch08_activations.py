@@ -5,7 +5,8 @@ logistic's derivative can reuse ``y``) and returns ``df/dx`` element-wise, in ``
 
 * ``d_elu(x, y, alpha)``:  ``1`` for ``x > 0``, else ``alpha e^x`` (so ``alpha`` at ``x = 0``);
 * ``d_leaky(x, y, alpha)``: ``1`` for ``x > 0``, else ``alpha`` (also at ``x = 0``);
-* ``d_logistic(x, y)``: ``y (1 - y)``.
+* ``d_logistic(x, y)``: ``y (1 - y)``;
+* ``d_tanh(x, y)``: ``1 - y^2``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.exercises._core import Case, Exercise, Mistake
-from labkit.ops.activations import d_elu, d_leaky, elu, leaky, logistic
+from labkit.ops.activations import d_elu, d_leaky, elu, leaky, logistic, tanh
 
 
 def _inputs(rng, i):
@@ -91,6 +92,22 @@ def _logistic_plus(x, y):
     return y * (1 + y)
 
 
+def _tanh_x(x, y):
+    return 1 - x * x
+
+
+def _tanh_twice(x, y):
+    return 1 - np.tanh(y) ** 2
+
+
+def _tanh_square(x, y):
+    return (1 - y) ** 2
+
+
+def _tanh_sech(x, y):
+    return 1 / np.cosh(x)
+
+
 _KINK = ("At x == 0 your derivative takes the right-hand value 1; the convention here (as in "
          "PyTorch) is the left-hand one for x <= 0.")
 _DTYPE = ("Your float32 input gives a float64 derivative: np.where(x > 0, 1.0, ...) is float64, "
@@ -146,6 +163,24 @@ EXERCISES = [
                     "Your derivative equals y itself: a factor is missing."),
             Mistake("sign of y", _logistic_plus,
                     "Your derivative grows with y; check the sign inside the second factor."),
+        ],
+    ),
+    Exercise(
+        id="d_tanh",
+        chapter="08_activations_and_losses.ipynb",
+        reference="labkit.ops.activations.d_tanh",
+        summary="Derivative of tanh from its output: 1 - y^2.",
+        cases=_act_cases("d_tanh", tanh, None),
+        mistakes=[
+            Mistake("x instead of y", _tanh_x,
+                    "You used x where the formula needs the output y = tanh(x): "
+                    "tanh'(x) = 1 - tanh(x)^2."),
+            Mistake("tanh applied twice", _tanh_twice,
+                    "You applied tanh to y again: y already is tanh(x)."),
+            Mistake("(1 - y)^2", _tanh_square,
+                    "Your derivative is (1 - y)^2; only y is squared."),
+            Mistake("sech instead of sech^2", _tanh_sech,
+                    "Your derivative is sech(x); tanh' is sech(x)^2 = 1 - tanh(x)^2."),
         ],
     ),
 ]
