@@ -1374,3 +1374,14 @@ def test_a_failing_reference_is_reported_not_raised(monkeypatch):
     assert not result.passed
     assert "itself raised ZeroDivisionError" in result.failures[0]
     assert any("bug in labkit" in h for h in result.hints)
+
+
+def test_a_failing_case_generator_is_reported_not_raised():
+    def cases(rng):
+        raise RuntimeError("boom")
+        yield
+
+    broken = _core.Exercise(id="broken", chapter="05_convolutional_layer.ipynb",
+                            reference="labkit.ops.winograd.winograd_f2_3", summary="", cases=cases)
+    result = _core.grade(broken, swino_correct)
+    assert not result.passed and "RuntimeError: boom" in result.failures[0]

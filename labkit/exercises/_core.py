@@ -340,7 +340,13 @@ def grade(ex: Exercise, fn: Callable, seed: int = 0) -> ExerciseResult:
     ref = ex.reference_function()
     extract = ex.output or (lambda r: r)
     rng = np.random.default_rng(seed)
-    cases = list(ex.cases(rng))
+    try:
+        cases = list(ex.cases(rng))
+    except Exception as exc:                                   # noqa: BLE001
+        return ExerciseResult(ex.id, False, 0,
+                              [f"the grader could not generate its cases: {_exception_text(exc)}"],
+                              ["This is a bug in labkit or in this grader, not in your code; "
+                               "please report it."], reference=ex.reference)
     failures: list[str] = []
     kinds: set[str] = set()
     matched: dict[str, int] = {}
