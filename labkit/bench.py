@@ -264,9 +264,25 @@ def format_rows(rows) -> str:
     return "\n".join(lines)
 
 
+class _BenchParser(argparse.ArgumentParser):
+    """argparse that raises ``ValueError`` (one line) instead of printing usage and exiting."""
+
+    def error(self, message):
+        raise ValueError(f"{self.prog}: error: {message}")
+
+
+#: Largest im2col workspace the benchmark may ask for (bytes): N H W 9 C of float64.
+MAX_BENCH_BYTES = 2 * 2 ** 30
+MAX_REPEATS = 1000
+
+
 def main_bench(argv=None) -> int:
-    """``labkit bench [--quick] [--json] ...``: print a table (and one JSON object last)."""
-    p = argparse.ArgumentParser(prog="labkit bench",
+    """``labkit bench [--quick] [--json] ...``: print a table (and one JSON object last).
+
+    Bad options raise ``ValueError`` naming ``labkit bench`` (sizes, channels, batch and repeats
+    must be >= 1; the largest problem's im2col workspace at most :data:`MAX_BENCH_BYTES`).
+    """
+    p = _BenchParser(prog="labkit bench",
                                 description="Time labkit's convolution algorithms (and PyTorch's "
                                             "when installed) on 3x3 'same' convolutions.")
     p.add_argument("--quick", action="store_true", help="small sizes, few repeats (seconds)")
@@ -285,14 +301,23 @@ def main_bench(argv=None) -> int:
     else:
         cfg = {"sizes": (24, 48, 96), "channels": (16, 32, 64), "batch": 16, "repeats": 5}
     for key in ("sizes", "channels", "batch", "repeats"):
-        if getattr(args, key):
+        if getattr(args, key) is not None:          # 0 is a bad value, not "not given"
             cfg[key] = getattr(args, key)
     algos = tuple(args.algorithms or ("im2col", "winograd"))
     for name, values in (("sizes", cfg["sizes"]), ("channels", cfg["channels"])):
         if min(values) < 1:
             raise ValueError(f"labkit bench: --{name} must be positive, got {values}")
     if cfg["batch"] < 1 or cfg["repeats"] < 1:
-        raise ValueError("labkit bench: --batch and --repeats must be >= 1")
+        raise ValueError(f"labkit bench: --batch and --repeats must be >= 1, got "
+                         f"{cfg['batch']} and {cfg['repeats']}")
+    if cfg["repeats"] > MAX_REPEATS:
+        raise ValueError(f"labkit bench: --repeats must be <= {MAX_REPEATS}, got {cfg['repeats']}")
+    need = cfg["batch"] * max(cfg["sizes"]) ** 2 * 9 * max(cfg["channels"]) * 8
+    if need > MAX_BENCH_BYTES:
+        raise ValueError(f"labkit bench: the largest problem (batch {cfg['batch']}, size "
+                         f"{max(cfg['sizes'])}, channels {max(cfg['channels'])}) needs "
+                         f"{need / 2**30:.1f} GiB of workspace, more than the "
+                         f"{MAX_BENCH_BYTES / 2**30:.0f} GiB bound")
     include_torch = not args.no_torch
     if include_torch and not torch_available():
         print("note: PyTorch is not installed; timing labkit only", file=sys.stderr)

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from labkit.train import DEFAULT_CONFIG
+from labkit.config import DEFAULT_CONFIG
 
 EXIT_ERROR = 2
 
@@ -148,13 +148,41 @@ def _table(result: dict) -> list[str]:
 
 
 def cmd_train(args) -> int:
-    from labkit.sr import evaluate_network, evaluation_slices
-    from labkit.train import Trainer, atomic_write_text, make_config
+    from labkit._validate import check_int
+    from labkit.atomic import RunLock, atomic_write_text, remove_orphans
+    from labkit.config import check_setting, make_config
+    from labkit.evaluation import evaluate_network, evaluation_slices
+    from labkit.train import Trainer
 
     out = Path(args.out)
     ck = out / "checkpoint.npz"
     given = {k: v for k, v in vars(args).items() if k in DEFAULT_CONFIG and v is not None}
+    # Validate every option before touching the file system: a bad option creates nothing.
+    for key, value in given.items():
+        check_setting(key, value, "labkit train")
+    if args.until is not None:
+        check_int(args.until, "--until", "labkit train", min=1)
+    fresh = not ck.exists()
+    if fresh:
+        make_config(**given)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a run directory")
+    out.mkdir(parents=True, exist_ok=True)
     progress = True if sys.stderr.isatty() else "log"
+    # One run per directory: a second `labkit train` on the same --out fails here.
+    with RunLock(out) as lock:
+        if lock.stale_pid is not None:
+            print(f"labkit train: took over the stale lock of process {lock.stale_pid} "
+                  f"(no longer running) in {out}", file=sys.stderr)
+        for orphan in remove_orphans(out):
+            print(f"labkit train: removed {orphan.name}, left by an interrupted write",
+                  file=sys.stderr)
+        return _train_locked(args, out, ck, given, progress, Trainer, make_config,
+                             atomic_write_text, evaluate_network, evaluation_slices)
+
+
+def _train_locked(args, out, ck, given, progress, Trainer, make_config, atomic_write_text,
+                  evaluate_network, evaluation_slices) -> int:
     if ck.exists():
         if not args.resume:
             raise ValueError(f"{ck} already exists; pass --resume to continue that run or "
@@ -167,11 +195,7 @@ def cmd_train(args) -> int:
         print(f"labkit train: resumed {ck} at step {trainer.step}/{trainer.steps}",
               file=sys.stderr)
     else:
-        config = make_config(**given)
-        out.mkdir(parents=True, exist_ok=True)
-        trainer = Trainer.from_config(config, checkpoint=ck, progress=progress)
-    if args.until is not None and args.until < 1:
-        raise ValueError(f"--until must be >= 1, got {args.until}")
+        trainer = Trainer.from_config(make_config(**given), checkpoint=ck, progress=progress)
     t0 = time.perf_counter()
     trainer.fit(args.until)
     session = time.perf_counter() - t0
@@ -231,43 +255,64 @@ def cmd_upscale(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    try:
-        from labkit.bench import main_bench
-    except ImportError:
-        raise ValueError("the benchmark module labkit.bench is not available in this "
-                         "installation") from None
+    from labkit.bench import main_bench
+
     rest = [a for a in args.rest if a != "--"]
     try:
         code = main_bench(rest)
-    except SystemExit as exc:                      # its own argparse: --help or a usage error
+    except SystemExit as exc:                      # --help
         code = exc.code
     return 0 if code is None else int(code)
 
 
+def _one_line(command: str, exc: BaseException) -> str:
+    """``labkit <command>: error: <message>`` on one line (the message's own prefix kept)."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if not isinstance(exc, (ValueError, TypeError, FloatingPointError, OSError, RuntimeError)):
+        message = f"{type(exc).__name__}: {message}"
+    prefix = f"labkit {command}: error: " if command else "labkit: error: "
+    if message.startswith(prefix):
+        return message
+    if command and message.startswith(f"labkit {command}: "):   # an owner named after us
+        message = message[len(f"labkit {command}: "):]
+    return prefix + message
+
+
+def _fail(command: str, message: str, json_mode: bool) -> int:
+    print(message, file=sys.stderr)
+    if json_mode:
+        print(json.dumps({"error": message, "command": command or None}))
+    return EXIT_ERROR
+
+
 def main(argv=None) -> int:
-    """Entry point of the ``labkit`` console script; returns the exit status."""
+    """Entry point of the ``labkit`` console script; returns the exit status.
+
+    Every failure prints one line ``labkit <command>: error: ...`` to standard error and
+    returns 2; with ``--json`` the last line of standard output is ``{"error": "..."}`` too.
+    No traceback for any input.
+    """
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    json_mode = "--json" in argv
+    command = next((a for a in argv if not a.startswith("-")), "")
     try:
         args = parser.parse_args(argv)
     except _UsageError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(command, " ".join(str(exc).split()), json_mode)
     except SystemExit as exc:                      # --help
         return int(exc.code or 0)
     if args.command is None:
-        parser.print_help()
-        return EXIT_ERROR
+        return _fail("", "labkit: error: no command given; choose one of train, evaluate, "
+                         "upscale, bench (see labkit --help)", json_mode)
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print(f"labkit {args.command}: interrupted; the last checkpoint is kept",
               file=sys.stderr)
         return 130
-    except (ValueError, TypeError, FloatingPointError, OSError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"labkit {args.command}: error: {message}", file=sys.stderr)
-        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the CLI contract: one line, never a traceback
+        return _fail(args.command, _one_line(args.command, exc), json_mode)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit.layers.base import MergeLayer
+
 
 def relative_error(a, n) -> float:
     """``||a - n|| / (||a|| + ||n||)``; 0 when both are zero."""
@@ -58,8 +60,13 @@ def check_layer(layer, x, training: bool = True, seed: int = 0, h: float = 1e-6,
     """Relative errors of a layer's analytic gradients: ``{"x": .., "<param>": ..}``.
 
     The layer must be float64 (``layer.astype(np.float64)``).  ``other`` is the second input of
-    a :class:`~labkit.layers.Shortcut` (its gradient is reported as ``"other"``).
+    a two-input layer (a :class:`~labkit.layers.base.MergeLayer`: Shortcut, Route); its
+    gradient, :attr:`~labkit.layers.base.MergeLayer.d_other`, is reported as ``"other"``.
     """
+    merge = isinstance(layer, MergeLayer)
+    if merge != (other is not None):
+        raise ValueError(f"check_layer: {layer!r} " + ("needs its second input as other=..."
+                         if merge else "takes one input; other= is only for two-input layers"))
     x = np.array(x, dtype=np.float64)
     kwargs = {} if other is None else {"other": np.array(other, dtype=np.float64)}
     y = layer.forward(x, training=training, **kwargs)

@@ -13,17 +13,25 @@ and one array per parameter/buffer (``"<layer>.<name>"``); they load with
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from labkit._validate import check_array
-from labkit.layers import LAYER_TYPES, Layer, Shortcut
+from labkit.atomic import atomic_savez, atomic_write
+from labkit.layers import LAYER_TYPES, Layer
+from labkit.layers.base import MergeLayer
 
 FORMAT = "labkit-network"
 FORMAT_VERSION = 1
+
+#: Parameters an architecture may declare before :meth:`Network.load` builds it (2^27 = 134 M,
+#: 512 MiB of float32; EDSR-baseline has 1.4 M, full EDSR 43 M).
+MAX_PARAMS = 2 ** 27
+#: Bytes of the JSON entries of a network file (architecture, configuration).
+MAX_HEADER_BYTES = 16 * 2 ** 20
 
 
 class Network:
@@ -49,15 +57,9 @@ class Network:
     # -- structure -------------------------------------------------------------------------
     @staticmethod
     def _source(p: int, layer: Layer) -> int | None:
-        """Absolute position of the second input of layer ``p`` (-1 = network input)."""
-        if not layer.needs_other:
-            return None
-        a = p + layer.index if layer.index < 0 else layer.index
-        if not -1 <= a < p:
-            raise ValueError(f"Network: {layer!r} at position {p} points to layer {a}, but it can "
-                             f"only read an earlier output (positions -1 .. {p - 1}; -1 is the "
-                             f"network input)")
-        return a
+        """Absolute position of the second input of layer ``p`` (-1 = network input), None for
+        one-input layers.  Every two-input layer is a :class:`~labkit.layers.base.MergeLayer`."""
+        return layer.source_position(p) if isinstance(layer, MergeLayer) else None
 
     def __len__(self):
         return len(self.layers)
@@ -126,6 +128,10 @@ class Network:
     def predict(self, x, batch_size: int = 8):
         """Inference in batches with ``training=False``, freeing caches as it goes."""
         x = check_array(x, f"Network {self.name!r}.predict", ndim=4, finite=True)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
+            raise ValueError(f"Network {self.name!r}.predict: batch_size must be an int >= 1, "
+                             f"got {batch_size!r}")
         outs = []
         for start in range(0, x.shape[0], batch_size):
             outs.append(self._forward_free(x[start:start + batch_size]))
@@ -165,10 +171,10 @@ class Network:
         shapes = [tuple(input_shape)]                # shapes[p + 1]: output of layer p
         for p, layer in enumerate(self.layers):
             src = self._sources[p]
-            if src is not None and not isinstance(layer, Shortcut):
-                shapes.append(shapes[src + 1])        # a Route passes the earlier output on
-            else:
+            if src is None:
                 shapes.append(tuple(layer.output_shape(shapes[-1])))
+            else:
+                shapes.append(tuple(layer.output_shape(shapes[-1], shapes[src + 1])))
         return shapes[1:]
 
     def summary(self, input_shape=(1, 48, 48, 1)) -> str:
@@ -198,14 +204,23 @@ class Network:
                 out[f"{i}.{k}"] = v
         return out
 
+    def nonfinite_weights(self) -> list[str]:
+        """Names (``"<position>.<name>"``) of the parameters and buffers holding NaN or inf."""
+        return [k for k, v in self.state_arrays().items() if not np.all(np.isfinite(v))]
+
     def save(self, path, extra: dict | None = None) -> Path:
         """Write architecture and weights to ``path`` (``.npz``) atomically.
 
         ``extra`` arrays (optimizer state, training step) are stored alongside under their own
         names; keys must not contain a layer prefix.  The file is first written to a temporary
         file in the same folder and then renamed, so an interrupted save leaves the previous
-        file intact.
+        file intact.  Non-finite weights are refused (``ValueError``): :meth:`load` would
+        refuse the file.
         """
+        bad = self.nonfinite_weights()
+        if bad:
+            raise ValueError(f"Network.save: {self.name!r} has NaN or inf in {bad[:3]}; refusing "
+                             f"to write {path} (a diverged network is not worth keeping)")
         arrays = {"__labkit__": np.array(json.dumps(self.architecture()))}
         arrays.update(self.state_arrays())
         for k, v in (extra or {}).items():
@@ -215,91 +230,171 @@ class Network:
         return atomic_savez(path, arrays)
 
     @classmethod
-    def from_architecture(cls, arch: dict) -> "Network":
+    def from_architecture(cls, arch: dict, max_params: int = MAX_PARAMS) -> "Network":
+        """Build the network an :meth:`architecture` dict describes (fresh weights).
+
+        The parameter count it declares is checked against ``max_params`` *before* any layer
+        is built, so a small file cannot make this allocate gigabytes.
+        """
         if not isinstance(arch, dict) or arch.get("format") != FORMAT:
             raise ValueError("Network.load: not a labkit network (missing architecture header)")
-        layers = []
-        for i, spec in enumerate(arch["layers"]):
+        specs = arch.get("layers")
+        if not isinstance(specs, list):
+            raise ValueError(f"Network.load: the architecture has no list of 'layers' (got "
+                             f"{type(specs).__name__})")
+        configs, declared = [], 0
+        for i, spec in enumerate(specs):
+            if not isinstance(spec, dict):
+                raise ValueError(f"Network.load: layer {i} is {spec!r}, not a dict")
             kind = spec.get("type")
-            if kind not in LAYER_TYPES:
+            if not isinstance(kind, str) or kind not in LAYER_TYPES:
                 raise ValueError(f"Network.load: layer {i} has unknown type {kind!r}")
-            cfg = dict(spec.get("config", {}))
+            cfg = spec.get("config", {})
+            if not isinstance(cfg, dict):
+                raise ValueError(f"Network.load: layer {i} ({kind}) config is not a dict: {cfg!r}")
+            cfg = dict(cfg)
             for key in ("kernel_size", "stride", "size", "padding"):
                 if isinstance(cfg.get(key), list):
                     cfg[key] = tuple(cfg[key])
-            layers.append(LAYER_TYPES[kind](**cfg))
-        return cls(layers, name=arch.get("name", "network"))
+            declared += _declared_params(kind, cfg)
+            configs.append((kind, cfg))
+        if declared > max_params:
+            raise ValueError(f"Network.load: the architecture declares {declared:,} parameters, "
+                             f"more than the bound max_params={max_params:,} (a corrupt or "
+                             f"hostile file?); pass a larger max_params if it is genuine")
+        layers = []
+        for i, (kind, cfg) in enumerate(configs):
+            try:
+                layers.append(LAYER_TYPES[kind](**cfg))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"Network.load: layer {i} ({kind}) has an invalid config "
+                                 f"{cfg}: {exc}") from None
+        name = arch.get("name", "network")
+        return cls(layers, name=name if isinstance(name, str) else "network")
 
     @classmethod
-    def load(cls, path) -> "Network":
-        """Read a file written by :meth:`save` (never unpickles)."""
-        net, _ = cls.load_with_extra(path)
+    def load(cls, path, max_params: int = MAX_PARAMS) -> "Network":
+        """Read a file written by :meth:`save` (never unpickles).
+
+        Refuses (``ValueError`` naming the file): anything but a labkit ``.npz``, corrupt or
+        truncated archives, architectures declaring more than ``max_params`` parameters,
+        entries whose size (uncompressed, or as their array header declares) exceeds what the
+        architecture needs, and NaN / inf weights.
+        """
+        net, _ = cls.load_with_extra(path, max_params=max_params)
         return net
 
     @classmethod
-    def load_with_extra(cls, path) -> tuple["Network", dict]:
+    def load_with_extra(cls, path, max_params: int = MAX_PARAMS) -> tuple["Network", dict]:
         """Like :meth:`load`, also returning the arrays that are not weights (``extra``)."""
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"Network.load: no such file: {path}")
+        if path.is_dir():
+            raise ValueError(f"Network.load: {path} is a directory, not a network file")
         try:
-            archive = np.load(path, allow_pickle=False)
-            files = set(archive.files)
-        except Exception as exc:  # zip, pickle or format errors all mean "not ours"
-            raise ValueError(f"Network.load: {path} is not a labkit network file ({exc})") from None
+            archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise ValueError(f"Network.load: {path} is not a labkit network file (not an .npz "
+                             f"archive: {exc})") from None
         with archive:
-            if "__labkit__" not in files:
+            members = {(i.filename[:-4] if i.filename.endswith(".npy") else i.filename): i
+                       for i in archive.infolist()}
+            if "__labkit__" not in members:
                 raise ValueError(f"Network.load: {path} is not a labkit network file "
                                  f"(no '__labkit__' architecture entry)")
+            text = _read_member(archive, members["__labkit__"], path, "__labkit__",
+                                MAX_HEADER_BYTES)
             try:
-                arch = json.loads(str(archive["__labkit__"]))
+                arch = json.loads(str(text))
             except (ValueError, TypeError) as exc:
-                raise ValueError(f"Network.load: {path} has a corrupt architecture entry ({exc})") from None
-            net = cls.from_architecture(arch)
+                raise ValueError(f"Network.load: {path} has a corrupt architecture entry "
+                                 f"({exc})") from None
+            net = cls.from_architecture(arch, max_params=max_params)
             expected = net.state_arrays()
+            largest = max((v.size * 8 for v in expected.values()), default=0)
             for key, ref in expected.items():
-                if key not in files:
+                if key not in members:
                     raise ValueError(f"Network.load: {path} lacks weight {key!r}")
-                arr = archive[key]
-                if arr.shape != ref.shape:
-                    raise ValueError(f"Network.load: weight {key!r} in {path} has shape "
-                                     f"{arr.shape}, the architecture needs {ref.shape}")
+                arr = _read_member(archive, members[key], path, key, ref.size * 8,
+                                   shape=ref.shape)
+                if arr.dtype.kind not in "biuf":
+                    raise ValueError(f"Network.load: weight {key!r} in {path} has dtype "
+                                     f"{arr.dtype}, not a number")
+                if not np.all(np.isfinite(arr)):
+                    raise ValueError(f"Network.load: weight {key!r} in {path} contains NaN or "
+                                     f"inf (a diverged run); refusing to use it")
                 layer, name = net.layers[int(key.split(".")[0])], key.split(".", 1)[1]
                 store = layer.params if name in layer.params else layer.buffers
                 store[name] = arr.astype(ref.dtype if arr.dtype.kind != "f" else arr.dtype)
-            extra = {k: archive[k] for k in files if k != "__labkit__" and k not in expected}
+            # Other entries (optimizer moments, JSON states) are at most weight-sized.
+            extra = {k: _read_member(archive, info, path, k, largest + MAX_HEADER_BYTES)
+                     for k, info in members.items() if k != "__labkit__" and k not in expected}
         return net, extra
 
 
-def atomic_write(path, write, binary: bool = True) -> Path:
-    """Call ``write(fh)`` on a temporary file next to ``path``, fsync it, rename it over ``path``.
-
-    A crash or an exception at any point leaves the previous ``path`` intact (the rename is
-    atomic on POSIX file systems) and no temporary file behind.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _declared_params(kind: str, cfg: dict) -> int:
+    """Parameter count a layer config declares, computed without building the layer (0 when
+    the config is not made of ints: the constructor then says what is wrong)."""
+    def n(key):
+        value = cfg.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError
+        return abs(value)
     try:
-        with os.fdopen(fd, "wb" if binary else "w") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp makes the file private (0600); give it the permissions open() would have.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+        if kind == "Conv2D":
+            k = cfg.get("kernel_size")
+            kh, kw = (k, k) if isinstance(k, int) else tuple(k)
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (kh, kw)):
+                return 0
+            return abs(kh * kw) * n("in_channels") * n("out_channels") + n("out_channels")
+        if kind == "Dense":
+            return n("in_features") * n("out_features") + n("out_features")
+        if kind == "BatchNorm":
+            return 4 * n("channels")
+    except (TypeError, ValueError):
+        return 0
+    return 0
 
 
-def atomic_savez(path, arrays: dict) -> Path:
-    """``np.savez`` written atomically (see :func:`atomic_write`); adds ``.npz`` if missing."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
-    return atomic_write(path, lambda fh: np.savez(fh, **arrays))
+def _read_member(archive, info, path, key: str, max_bytes: int, shape=None) -> np.ndarray:
+    """One ``.npy`` entry of an open archive, after checking its sizes against ``max_bytes``:
+    the uncompressed size the zip directory states and the array header's shape x dtype (both
+    read before any data, so a zip bomb or a lying header is refused without allocating)."""
+    slack = 4096                                   # the .npy header
+    if info.file_size > max_bytes + slack:
+        raise ValueError(f"Network.load: entry {key!r} of {path} unpacks to {info.file_size:,} "
+                         f"bytes, more than the {max_bytes:,} it can need (a corrupt file or a "
+                         f"zip bomb)")
+    try:
+        with archive.open(info) as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                declared, _, dtype = np.lib.format.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                declared, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
+        raise ValueError(f"Network.load: {path} is corrupt: entry {key!r} cannot be read "
+                         f"({exc})") from None
+    if dtype.hasobject:
+        raise ValueError(f"Network.load: entry {key!r} of {path} holds Python objects (a "
+                         f"pickle); labkit never unpickles")
+    if shape is not None and tuple(declared) != tuple(shape):
+        raise ValueError(f"Network.load: weight {key!r} in {path} has shape {tuple(declared)}, "
+                         f"the architecture needs {tuple(shape)}")
+    nbytes = int(np.prod(declared, dtype=object)) * dtype.itemsize
+    if nbytes > max_bytes:
+        raise ValueError(f"Network.load: entry {key!r} of {path} declares shape {declared} "
+                         f"{dtype} ({nbytes:,} bytes), more than the {max_bytes:,} it can need")
+    try:
+        with archive.open(info) as fh:
+            return np.lib.format.read_array(fh, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
+        raise ValueError(f"Network.load: {path} is corrupt: entry {key!r} cannot be read "
+                         f"({exc})") from None
+
+
+# One atomic-file helper for the package (kept importable from here).
+__all__ = ["Network", "atomic_savez", "atomic_write"]

@@ -2,7 +2,7 @@
 
 The helpers the notebooks and the ``labkit evaluate`` / ``labkit upscale`` commands share:
 
-* :func:`super_resolve` runs a network on a stack of 2-D low-resolution slices;
+* (from :mod:`labkit.evaluation`, re-exported here) :func:`super_resolve` runs a network on a stack of 2-D low-resolution slices;
 * :func:`make_pairs` degrades HR slices into (LR, HR) pairs;
 * :func:`evaluate_network` / :func:`evaluate_checkpoint` score a network against the bicubic
   baseline (PSNR and SSIM with ``crop = scale``, ``data_range = 1``, per slice and mean);
@@ -17,10 +17,20 @@ the LR and HR grids coincide, so LR voxel ``i`` along an upscaled axis covers HR
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from labkit.atomic import atomic_path, same_file
+from labkit.checkpoint import load_checkpoint_info
+from labkit.evaluation import (
+    evaluate_network,
+    evaluation_slices,
+    make_pairs,
+    network_scale,
+    super_resolve,
+)
 from labkit.network import Network
 
 __all__ = [
@@ -37,122 +47,8 @@ __all__ = [
 ]
 
 
-def network_scale(net: Network) -> int:
-    """Upscaling factor of an SR network, measured by running it on a small blank image."""
-    first = next((layer for layer in net.layers if "in_channels" in layer.get_config()), None)
-    channels = first.in_channels if first is not None else 1
-    out = net.predict(np.zeros((1, 8, 8, channels), dtype=np.float32))
-    if out.shape[1] % 8 or out.shape[1] != out.shape[2]:
-        raise ValueError(f"network_scale: {net!r} maps 8x8 to {out.shape[1:3]}, not an integer "
-                         f"upscaling")
-    return out.shape[1] // 8
-
-
-def super_resolve(net: Network, lr_slices, batch_size: int = 4, clip: bool = True) -> np.ndarray:
-    """Run an SR network on LR slices.
-
-    Parameters
-    ----------
-    net : Network
-    lr_slices : array, shape (h, w), (N, h, w) or (N, h, w, 1)
-    batch_size : int
-        Slices per forward pass (memory grows with it).
-    clip : bool
-        Clip the output to [0, 1], the intensity range of :func:`labkit.data.load_volume`
-        (and of any image a PSNR with ``data_range = 1`` is meant for).
-
-    Returns
-    -------
-    ndarray, float32, the input's layout with ``h s, w s`` in place of ``h, w``.
-    """
-    x = np.asarray(lr_slices, dtype=np.float32)
-    if x.ndim not in (2, 3, 4) or (x.ndim == 4 and x.shape[3] != 1):
-        raise ValueError(f"super_resolve: expected (h, w), (N, h, w) or (N, h, w, 1) slices, got "
-                         f"shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"super_resolve: input of shape {x.shape} contains NaN or inf")
-    batch = x.reshape((-1,) + x.shape[-3:]) if x.ndim == 4 else x.reshape((-1,) + x.shape[-2:] + (1,))
-    y = net.predict(np.ascontiguousarray(batch), batch_size=batch_size)
-    if clip:
-        np.clip(y, 0.0, 1.0, out=y)
-    if x.ndim == 4:
-        return y
-    return y[..., 0] if x.ndim == 3 else y[0, ..., 0]
-
-
-def make_pairs(hr_slices, scale: int, degradation: str = "bicubic") -> tuple[np.ndarray, np.ndarray]:
-    """``(lr, hr)``: HR slices cropped to a multiple of ``scale`` and their degraded LR versions,
-    both ``(N, ., .)`` float32."""
-    from labkit.data import lr_hr_pairs
-
-    _check_scale(scale, "make_pairs")
-    hr = np.asarray(hr_slices, dtype=np.float32)
-    if hr.ndim == 2:
-        hr = hr[None]
-    if hr.ndim != 3:
-        raise ValueError(f"make_pairs: expected (H, W) or (N, H, W) slices, got shape {hr.shape}")
-    lr, hr = lr_hr_pairs(hr, scale, degradation)
-    return np.ascontiguousarray(lr, dtype=np.float32), np.ascontiguousarray(hr)
-
-
-def _check_scale(scale, owner):
-    if scale not in (2, 3, 4):
-        raise ValueError(f"{owner}: scale must be 2, 3 or 4, got {scale!r}")
-
-
-def evaluate_network(net: Network, hr_slices, scale: int | None = None,
-                     degradation: str = "bicubic", batch_size: int = 4) -> dict:
-    """PSNR / SSIM of ``net`` and of bicubic upsampling on degraded ``hr_slices``.
-
-    Each HR slice is cropped to a multiple of ``scale``, degraded, super-resolved by the
-    network (output clipped to [0, 1]) and by bicubic interpolation
-    (:func:`labkit.ops.resize.imresize`, not clipped, as :func:`labkit.data.bicubic_baseline`),
-    and both are compared with the HR slice: ``psnr`` / ``ssim`` with ``crop = scale`` and
-    ``data_range = 1``.
-
-    Returns
-    -------
-    dict with ``"model"`` and ``"bicubic"`` entries ``{"psnr", "ssim", "psnr_per_slice",
-    "ssim_per_slice"}`` plus ``"scale"``, ``"degradation"`` and ``"n_slices"``.
-    """
-    from labkit.metrics import psnr, ssim
-    from labkit.ops.resize import imresize
-
-    scale = network_scale(net) if scale is None else scale
-    _check_scale(scale, "evaluate_network")
-    lr, hr = make_pairs(hr_slices, scale, degradation)
-    outputs = {"model": super_resolve(net, lr, batch_size=batch_size),
-               "bicubic": imresize(lr, output_shape=hr.shape[-2:], method="bicubic")}
-    result = {"scale": int(scale), "degradation": degradation, "n_slices": len(hr)}
-    for name, sr in outputs.items():
-        p = np.atleast_1d(psnr(sr, hr, data_range=1.0, crop=scale, reduce=False))
-        s = np.atleast_1d(ssim(sr, hr, data_range=1.0, crop=scale, reduce=False))
-        result[name] = {"psnr": float(np.mean(p)), "ssim": float(np.mean(s)),
-                        "psnr_per_slice": [float(v) for v in p],
-                        "ssim_per_slice": [float(v) for v in s]}
-    return result
-
-
-def evaluation_slices(data: str = "mni152", n_slices: int = 20) -> np.ndarray:
-    """HR slices ``(N, H, W)`` to evaluate on: the MNI-SR test split for ``"mni152"``, otherwise
-    ``n_slices`` axial slices ``[:, :, z]`` evenly spread over the central 60 % of the volume
-    (``"phantom"`` or a NIfTI path)."""
-    from labkit.data import load_volume, mni_sr_split
-
-    if data == "mni152":
-        return mni_sr_split()["test"]
-    vol = load_volume(data).data
-    if vol.ndim != 3:
-        raise ValueError(f"evaluation_slices: {data!r} is not a 3-D volume (shape {vol.shape})")
-    nz = vol.shape[2]
-    zs = np.unique(np.linspace(0.2 * nz, 0.8 * nz - 1, min(n_slices, nz)).round().astype(int))
-    return np.moveaxis(vol[:, :, zs], 2, 0)
-
-
 def load_sr_network(path) -> tuple[Network, dict]:
     """An SR network from a labkit file and its run config (``{}`` when the file has none)."""
-    from labkit.train import load_checkpoint_info
-
     net, info = load_checkpoint_info(path)
     return net, dict(info["config"] or {})
 
@@ -216,8 +112,13 @@ def upscale_volume(net: Network, volume, affine=None, axis: int = 2, batch_size:
     vol = np.asarray(volume)
     if vol.ndim != 3:
         raise ValueError(f"upscale_volume: expected a 3-D volume, got shape {vol.shape}")
-    if axis not in (0, 1, 2):
+    if isinstance(axis, bool) or axis not in (0, 1, 2):
         raise ValueError(f"upscale_volume: axis must be 0, 1 or 2, got {axis!r}")
+    if affine is not None:
+        affine = np.asarray(affine, dtype=np.float64)
+        if affine.shape != (4, 4) or not np.all(np.isfinite(affine)):
+            raise ValueError(f"upscale_volume: affine must be a finite 4x4 matrix, got "
+                             f"{affine.tolist()}")
     vol = vol.astype(np.float32)
     if not np.all(np.isfinite(vol)):
         raise ValueError("upscale_volume: the volume contains NaN or inf")
@@ -234,40 +135,64 @@ def upscale_volume(net: Network, volume, affine=None, axis: int = 2, batch_size:
     return out, new_affine
 
 
-def upscale_file(in_path, out_path, checkpoint, axis: int = 2, batch_size: int = 4) -> dict:
+def upscale_file(in_path, out_path, checkpoint, axis: int = 2, batch_size: int = 4,
+                 max_bytes: int | None = None) -> dict:
     """Read a NIfTI scan, super-resolve it in plane with ``checkpoint`` and write ``out_path``.
 
     The output header keeps the input's metadata with the new shape, voxel sizes and affine
     (sform and qform); data are float32 in the input's intensity units.  Returns a summary
     dict (shapes, voxel sizes, scale).
+
+    Never loses work: ``out_path`` must not be the input (also through a symlink, a hard link
+    or a relative path), and it is written atomically (a temporary file in its folder renamed
+    over it), so an interrupted run leaves any previous output intact.  Everything that can be
+    checked is checked before the volume is computed: options, the network (finite weights),
+    the input's header (shape x dtype at most ``max_bytes``, default
+    :data:`labkit.data.volumes.MAX_VOLUME_BYTES`; a finite, invertible affine) and the output
+    size.
     """
     import nibabel as nib
-    from nibabel.filebasedimages import ImageFileError
 
+    from labkit._validate import check_alloc, check_choice, check_int
+    from labkit.data.volumes import open_nifti
+
+    owner = "upscale_file"
+    axis = check_choice(check_int(axis, "axis", owner), "axis", owner, (0, 1, 2))
+    batch_size = check_int(batch_size, "batch_size", owner, min=1, max=4096)
     in_path, out_path = Path(in_path), Path(out_path)
     if not in_path.exists():
-        raise FileNotFoundError(f"upscale_file: no such file: {in_path}")
+        raise FileNotFoundError(f"{owner}: no such file: {in_path}")
     if not str(out_path).lower().endswith((".nii", ".nii.gz")):
-        raise ValueError(f"upscale_file: output must end in .nii or .nii.gz, got {out_path}")
+        raise ValueError(f"{owner}: output must end in .nii or .nii.gz, got {out_path}")
+    if same_file(in_path, out_path):
+        raise ValueError(f"{owner}: the output {out_path} is the input file {in_path}; "
+                         f"refusing to overwrite the scan (choose another -o)")
+    if out_path.is_dir():
+        raise ValueError(f"{owner}: the output {out_path} is a directory")
     net, _ = load_sr_network(checkpoint)
+    img = open_nifti(in_path, owner, max_bytes)
+    shape = img.shape
+    if len(shape) == 4 and shape[3] != 1 or len(shape) not in (3, 4):
+        raise ValueError(f"{owner}: expected a 3-D volume, {in_path} has shape {shape}")
+    scale = network_scale(net)
+    out_shape = [n * (1 if a == axis else scale) for a, n in enumerate(shape[:3])]
+    check_alloc(out_shape, owner, "output volume", itemsize=4)
     try:
-        img = nib.load(str(in_path))
-    except (ImageFileError, OSError, EOFError, ValueError) as exc:
-        raise ValueError(f"upscale_file: cannot read {in_path} as NIfTI ({exc})") from None
-    data = np.asarray(img.dataobj, dtype=np.float32)
-    if data.ndim == 4 and data.shape[3] == 1:
+        data = np.asarray(img.dataobj, dtype=np.float32)
+    except (OSError, EOFError, ValueError, zlib.error) as exc:         # truncated data
+        raise ValueError(f"{owner}: cannot read the voxels of {in_path} ({exc})") from None
+    if data.ndim == 4:
         data = data[..., 0]
-    if data.ndim != 3:
-        raise ValueError(f"upscale_file: expected a 3-D volume, {in_path} has shape {data.shape}")
     sr, affine = upscale_volume(net, data, img.affine, axis=axis, batch_size=batch_size)
     header = img.header.copy()
     header.set_data_dtype(np.float32)
     out = nib.Nifti1Image(sr, affine, header=header)
     out.set_sform(affine, code=int(img.header["sform_code"]) or 1)
     out.set_qform(affine, code=int(img.header["qform_code"]) or 1)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    nib.save(out, str(out_path))
-    return {"input": str(in_path), "output": str(out_path), "scale": network_scale(net),
+    # The temporary keeps the .nii / .nii.gz ending: nibabel picks the format from the name.
+    with atomic_path(out_path, keep_suffix=True) as tmp:
+        nib.save(out, str(tmp))
+    return {"input": str(in_path), "output": str(out_path), "scale": scale,
             "axis": axis, "input_shape": list(data.shape), "output_shape": list(sr.shape),
             "input_voxel_size": [float(v) for v in img.header.get_zooms()[:3]],
             "output_voxel_size": [float(v) for v in out.header.get_zooms()[:3]]}

@@ -36,13 +36,25 @@ from pathlib import Path
 
 import numpy as np
 
+from labkit.atomic import atomic_write_text
+from labkit.checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
+    load_checkpoint_info,
+    to_json,
+)
+from labkit.config import DEFAULT_CONFIG, SCHEDULES, check_schedule, check_setting, make_config
+from labkit.evaluation import MNI_VAL_Z, make_pairs, super_resolve, training_data
 from labkit.losses import LOSSES
-from labkit.network import Network, atomic_write
+from labkit.network import Network
 from labkit.optimizers import Adam
 
+# The names below are this module's public interface; configuration, checkpoints, atomic files
+# and the choice of slices live in their own modules and are re-exported here.
 __all__ = [
     "CHECKPOINT_FORMAT",
     "DEFAULT_CONFIG",
+    "MNI_VAL_Z",
     "SCHEDULES",
     "Trainer",
     "TrainingDiverged",
@@ -54,40 +66,6 @@ __all__ = [
     "make_config",
     "training_data",
 ]
-
-CHECKPOINT_FORMAT = "labkit-train"
-CHECKPOINT_VERSION = 1
-SCHEDULES = ("cosine", "step", "constant")
-
-#: Every setting of a run.  ``labkit train`` exposes each as ``--name``; the dict (with the
-#: values used) is stored in every checkpoint and in ``metrics.json``.
-DEFAULT_CONFIG = {
-    "model": "edsr",          # edsr | wdsr_a | wdsr_b
-    "blocks": 8,              # residual blocks
-    "filters": 32,            # feature channels
-    "res_scale": 1.0,         # residual scaling inside the blocks
-    "init": "torch",          # weight initialisation: torch (PyTorch's default) | he
-    "scale": 2,               # 2, 3 or 4
-    "degradation": "bicubic",  # bicubic | kspace | gaussian (labkit.data.degrade)
-    "data": "mni152",         # mni152 (the MNI-SR split) | phantom | path to a NIfTI file
-    "steps": 1000,            # total optimisation steps
-    "batch": 16,              # patches per step
-    "patch": 96,              # HR patch side (LR side = patch / scale)
-    "augment": True,          # random flips / transposes of the patches
-    "min_foreground": 0.0,    # redraw patches with less brain than this fraction (0: off)
-    "lr": 5e-4,               # initial learning rate
-    "lr_min": 0.0,            # final learning rate of the cosine schedule
-    "schedule": "cosine",     # cosine | step | constant
-    "step_size": 0,           # step schedule: multiply by gamma every step_size steps (0: steps/2)
-    "gamma": 0.5,
-    "loss": "l1",             # l1 | mse | charbonnier
-    "seed": 0,                # weights and sampler
-    "checkpoint_every": 200,
-    "val_every": 250,         # PSNR on the validation slices every this many steps
-    "val_slices": 4,
-    "log_every": 10,          # history / callback granularity
-    "algorithm": "auto",      # convolution algorithm of every Conv2D
-}
 
 
 class TrainingDiverged(FloatingPointError):
@@ -119,58 +97,7 @@ def learning_rate(step: int, total: int, lr: float, schedule: str = "cosine", lr
     return lr
 
 
-# ----------------------------------------------------------------------------- configuration
-
-def make_config(**overrides) -> dict:
-    """:data:`DEFAULT_CONFIG` updated with ``overrides``, validated (``ValueError`` naming the
-    bad setting)."""
-    from labkit.models import SR_MODELS
-
-    unknown = set(overrides) - set(DEFAULT_CONFIG)
-    if unknown:
-        raise ValueError(f"make_config: unknown setting(s) {sorted(unknown)}; known: "
-                         f"{sorted(DEFAULT_CONFIG)}")
-    cfg = {**DEFAULT_CONFIG, **overrides}
-    for key in ("blocks", "filters", "scale", "steps", "batch", "patch", "seed", "step_size",
-                "checkpoint_every", "val_every", "val_slices", "log_every"):
-        value = cfg[key]
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"make_config: {key} must be an int, got {value!r}")
-        cfg[key] = int(value)
-    for key in ("res_scale", "lr", "lr_min", "gamma", "min_foreground"):
-        cfg[key] = float(cfg[key])
-    if cfg["model"] not in SR_MODELS:
-        raise ValueError(f"make_config: unknown model {cfg['model']!r}; choose one of "
-                         f"{sorted(SR_MODELS)}")
-    from labkit.models import INITS
-
-    if cfg["init"] not in INITS:
-        raise ValueError(f"make_config: unknown init {cfg['init']!r}; choose one of {INITS}")
-    if cfg["scale"] not in (2, 3, 4):
-        raise ValueError(f"make_config: scale must be 2, 3 or 4, got {cfg['scale']}")
-    if cfg["patch"] % cfg["scale"]:
-        raise ValueError(f"make_config: patch {cfg['patch']} is not divisible by scale "
-                         f"{cfg['scale']}")
-    if cfg["loss"] not in LOSSES:
-        raise ValueError(f"make_config: unknown loss {cfg['loss']!r}; choose one of "
-                         f"{sorted(LOSSES)}")
-    if cfg["schedule"] not in SCHEDULES:
-        raise ValueError(f"make_config: unknown schedule {cfg['schedule']!r}; choose one of "
-                         f"{SCHEDULES}")
-    for key in ("blocks", "step_size", "val_slices", "seed"):
-        if cfg[key] < 0:
-            raise ValueError(f"make_config: {key} must be >= 0, got {cfg[key]}")
-    for key in ("filters", "steps", "batch", "patch", "checkpoint_every", "val_every",
-                "log_every"):
-        if cfg[key] < 1:
-            raise ValueError(f"make_config: {key} must be >= 1, got {cfg[key]}")
-    if not (np.isfinite(cfg["lr"]) and cfg["lr"] > 0 and 0 <= cfg["lr_min"] <= cfg["lr"]):
-        raise ValueError(f"make_config: need lr > 0 and 0 <= lr_min <= lr, got lr={cfg['lr']}, "
-                         f"lr_min={cfg['lr_min']}")
-    cfg["augment"] = bool(cfg["augment"])
-    cfg["data"] = str(cfg["data"])
-    return cfg
-
+# ----------------------------------------------------------------------------- building a run
 
 def build_network(config: dict) -> Network:
     """The network a configuration describes (seeded initialisation)."""
@@ -182,40 +109,6 @@ def build_network(config: dict) -> Network:
                           init=config.get("init", "torch"))
 
 
-#: Validation slices of the MNI-SR setting: z values that the split keeps out of training
-#: (57-72 and 97-112) but that are not test slices (60-69 and 100-109).  Monitoring on them
-#: never touches the test set.
-MNI_VAL_Z = (58, 71, 98, 111, 57, 72, 97, 112)
-
-
-def training_data(data: str = "mni152", val_slices: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """HR training slices and validation slices ``(N, H, W)`` float32 for ``data``.
-
-    ``"mni152"``: the MNI-SR training split and up to 8 held-out, non-test slices
-    (:data:`MNI_VAL_Z`).  ``"phantom"`` or a NIfTI path: axial slices ``[:, :, z]`` of that
-    volume from its central 60 %, every other one for training and ``val_slices`` of the rest
-    for validation (for demos and tests).
-    """
-    from labkit.data import load_volume, mni_sr_split
-
-    if data == "mni152":
-        split = mni_sr_split()
-        vol = load_volume("mni152").data
-        h, w = split["train"].shape[1:]
-        val = np.stack([vol[:h, :w, z] for z in MNI_VAL_Z[:val_slices]]) if val_slices else None
-        return np.ascontiguousarray(split["train"], dtype=np.float32), val
-    vol = load_volume(data).data
-    if vol.ndim != 3:
-        raise ValueError(f"training_data: {data!r} is not a 3-D volume (shape {vol.shape})")
-    nz = vol.shape[2]
-    zs = np.arange(int(0.2 * nz), max(int(0.8 * nz), int(0.2 * nz) + 2))
-    train = np.moveaxis(vol[:, :, zs[::2]], 2, 0)
-    rest = zs[1::2]
-    pick = rest[np.linspace(0, len(rest) - 1, min(val_slices, len(rest))).astype(int)]
-    val = np.moveaxis(vol[:, :, pick], 2, 0) if val_slices else None
-    return np.ascontiguousarray(train, dtype=np.float32), val
-
-
 def build_sampler(config: dict, train_hr: np.ndarray):
     """The seeded :class:`labkit.data.PatchSampler` a configuration describes."""
     from labkit.data import PatchSampler
@@ -223,52 +116,6 @@ def build_sampler(config: dict, train_hr: np.ndarray):
     return PatchSampler(train_hr, config["scale"], config["patch"], config["batch"],
                         degradation=config["degradation"], augment=config["augment"],
                         seed=config["seed"], min_foreground=config.get("min_foreground", 0.0))
-
-
-# ----------------------------------------------------------------------------- checkpoints
-
-def _to_json(obj):
-    """JSON text of a (nested) state that may hold ndarrays and numpy scalars."""
-    def default(o):
-        if isinstance(o, np.ndarray):
-            return {"__ndarray__": o.tolist(), "dtype": str(o.dtype), "shape": list(o.shape)}
-        if isinstance(o, np.generic):
-            return o.item()
-        raise TypeError(f"cannot store {type(o).__name__} in a checkpoint")
-    return json.dumps(obj, default=default)
-
-
-def _from_json(text):
-    def hook(d):
-        if "__ndarray__" in d:
-            return np.array(d["__ndarray__"], dtype=d["dtype"]).reshape(d["shape"])
-        return d
-    return json.loads(text, object_hook=hook)
-
-
-def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file and a rename (never a half-written file)."""
-    return atomic_write(path, lambda fh: fh.write(text), binary=False)
-
-
-def load_checkpoint_info(path) -> tuple[Network, dict]:
-    """Read a checkpoint: the network and a dict with ``config`` (or None for a bare
-    network file), ``trainer`` state, ``optimizer`` arrays and ``sampler`` state.
-
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that is not a
-    labkit network.
-    """
-    net, extra = Network.load_with_extra(path)
-    info = {"config": None, "trainer": None, "optimizer": {}, "sampler": None}
-    if "__config__" in extra:
-        info["config"] = json.loads(str(extra["__config__"]))
-    if "__trainer__" in extra:
-        info["trainer"] = json.loads(str(extra["__trainer__"]))
-    if "__sampler__" in extra:
-        info["sampler"] = _from_json(str(extra["__sampler__"]))
-    info["optimizer"] = {k[len("optimizer:"):]: v for k, v in extra.items()
-                         if k.startswith("optimizer:")}
-    return net, info
 
 
 # ----------------------------------------------------------------------------- the trainer
@@ -340,14 +187,12 @@ class Trainer:
         if not hasattr(sampler, "sample"):
             raise ValueError(f"Trainer: sampler must have a sample() method, got "
                              f"{type(sampler).__name__}")
-        if loss not in LOSSES:
-            raise ValueError(f"Trainer: unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
-        if schedule not in SCHEDULES:
-            raise ValueError(f"Trainer: unknown schedule {schedule!r}; choose one of {SCHEDULES}")
-        for label, v in (("steps", steps), ("val_every", val_every),
-                         ("checkpoint_every", checkpoint_every), ("log_every", log_every)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"Trainer: {label} must be a positive int, got {v!r}")
+        # The same checks as make_config's (labkit.config), for a Trainer built by hand.
+        check_setting("loss", loss, "Trainer")
+        check_schedule(steps, lr, lr_min, schedule, step_size, gamma, "Trainer")
+        for label, v in (("val_every", val_every), ("checkpoint_every", checkpoint_every),
+                         ("log_every", log_every)):
+            check_setting(label, v, "Trainer")
         if progress not in (True, False, "log"):
             raise ValueError(f"Trainer: progress must be True, False or 'log', got {progress!r}")
         self.net = net
@@ -355,7 +200,6 @@ class Trainer:
         self.steps = int(steps)
         self.lr0, self.lr_min = float(lr), float(lr_min)
         self.schedule, self.step_size, self.gamma = schedule, int(step_size), float(gamma)
-        learning_rate(0, self.steps, self.lr0, schedule, self.lr_min, self.step_size, self.gamma)
         self.loss_name = loss
         self.loss_fn = LOSSES[loss]()
         self.optimizer = optimizer if optimizer is not None else Adam(lr=self.lr0)
@@ -383,8 +227,6 @@ class Trainer:
 
         ``data`` may pass ``(train_hr, val_hr)`` arrays instead of loading ``config["data"]``.
         """
-        from labkit.sr import make_pairs
-
         config = make_config(**config)
         train_hr, val_hr = data if data is not None else training_data(config["data"],
                                                                       config["val_slices"])
@@ -414,7 +256,7 @@ class Trainer:
                              f"Trainer.save_checkpoint can be resumed")
         config = dict(info["config"])
         if steps is not None:
-            config["steps"] = int(steps)
+            config["steps"] = steps            # make_config (in from_config) validates it
         trainer = cls.from_config(config, checkpoint=path, progress=progress,
                                   callbacks=callbacks, data=data)
         trainer.load_checkpoint(path)
@@ -479,7 +321,6 @@ class Trainer:
         if self.val is None:
             return None
         from labkit.metrics import psnr
-        from labkit.sr import super_resolve
 
         lr, hr = self.val
         sr = super_resolve(self.net, lr)
@@ -572,16 +413,29 @@ class Trainer:
         if self.config is not None:
             extra["__config__"] = np.array(json.dumps(self.config))
         if hasattr(self.sampler, "state_dict"):
-            extra["__sampler__"] = np.array(_to_json(self.sampler.state_dict()))
+            extra["__sampler__"] = np.array(to_json(self.sampler.state_dict()))
         for k, v in self.optimizer.state_dict(self.net.named_params()).items():
             extra[f"optimizer:{k}"] = v
         return extra
 
     def save_checkpoint(self, path=None) -> Path:
-        """Write the training checkpoint atomically (default: ``self.checkpoint``)."""
+        """Write the training checkpoint atomically (default: ``self.checkpoint``).
+
+        Raises :class:`TrainingDiverged` instead when a weight is NaN or inf (an update can
+        overflow even from a finite loss, e.g. with a huge learning rate): the previous, good
+        checkpoint stays in place.
+        """
         path = Path(path) if path is not None else self.checkpoint
         if path is None:
             raise ValueError("Trainer.save_checkpoint: no path given and no checkpoint set")
+        bad = self.net.nonfinite_weights()
+        if bad:
+            where = (f"the last good checkpoint (step {self.last_checkpoint_step}) {path} is kept"
+                     if self.last_checkpoint_step is not None else "no checkpoint was written")
+            raise TrainingDiverged(f"Trainer: the weights became NaN or inf by step {self.step} "
+                                   f"(lr {self.current_lr():.3g}; first bad weights "
+                                   f"{bad[:3]}); not saving them; {where}. Try a lower "
+                                   f"learning rate.")
         written = self.net.save(path, extra=self.state_extra())
         if path == self.checkpoint or self.checkpoint is None:
             self.last_checkpoint_step = self.step

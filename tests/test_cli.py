@@ -83,7 +83,7 @@ def test_upscale_json(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,match", [
-    (["train", "--model", "srgan", "--out", "x"], "unknown model 'srgan'"),
+    (["train", "--model", "srgan", "--out", "x"], "model must be one of 'edsr', 'wdsr_a', 'wdsr_b'; got 'srgan'"),
     (["train", "--scale", "4", "--patch", "90", "--out", "x"], "not divisible by scale"),
     (["evaluate", "missing.npz"], "no such file"),
     (["train", "--steps", "many", "--out", "x"], "invalid int value"),
@@ -112,10 +112,13 @@ def test_bench_forwards_arguments(monkeypatch):
     assert seen == [["--json", "--quick"]]
 
 
-def test_bench_missing_module(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "labkit.bench", None)      # import raises ImportError
-    assert main(["bench"]) == 2
-    assert "labkit.bench" in capsys.readouterr().err
+def test_bench_bad_options_exit_2_with_json_error(capsys):
+    # --batch 0 used to fall back to the default silently.
+    assert main(["bench", "--quick", "--batch", "0", "--repeats", "0", "--json"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("labkit bench: error: ") and ">= 1" in err[0]
+    assert "error" in last_json(captured.out)
 
 
 def test_module_entry_point_exit_code(tmp_path):

@@ -37,7 +37,9 @@ def test_super_resolve_layouts_and_clip(rng):
     assert out.shape == (3, 10, 12) and out.min() >= 0 and out.max() <= 1
     assert super_resolve(net, lr[0]).shape == (10, 12)
     assert super_resolve(net, lr[..., None]).shape == (3, 10, 12, 1)
-    np.testing.assert_array_equal(super_resolve(net, lr[1]), out[1])
+    # Alone or in a batch of 3: GEMM blocking depends on the batch size and the CPU, so the
+    # same slice agrees to float32 rounding, not bit for bit.
+    np.testing.assert_allclose(super_resolve(net, lr[1]), out[1], rtol=1e-5, atol=1e-6)
     raw = super_resolve(net, lr, clip=False)
     assert raw.min() < 0 or raw.max() > 1                      # an untrained net overshoots
     with pytest.raises(ValueError, match="super_resolve"):

@@ -21,6 +21,7 @@ import functools
 import importlib.metadata
 import importlib.util
 import warnings
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -136,30 +137,65 @@ def _normalise(data: np.ndarray, where: str) -> np.ndarray:
     return data.astype(np.float32) / np.float32(hi)
 
 
-def _read_nifti(path: Path, where: str) -> Volume:
+#: The largest volume :func:`load_volume` reads by default (bytes of the float32 data it makes,
+#: or of the stored data when wider): 2 GiB, eight times the 1 mm MNI template in float64.
+MAX_VOLUME_BYTES = 2 * 2 ** 30
+
+
+def open_nifti(path, owner: str = "load_volume", max_bytes: int | None = None):
+    """Open a NIfTI file's header (no voxel data read) and check it: a NIfTI-1/2 image, 3-D
+    (or 4-D), a finite, invertible affine, and ``shape x max(itemsize, 4)`` at most
+    ``max_bytes`` (default :data:`MAX_VOLUME_BYTES`) so that a 1 kB header declaring
+    gigabytes is refused before anything is allocated.  Returns the nibabel image.
+    """
     import nibabel as nib  # lazy: importing labkit.data should stay cheap
     from nibabel.filebasedimages import ImageFileError
 
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{owner}: {path} is a directory, not a NIfTI file")
     try:
         img = nib.load(str(path))
-    except (ImageFileError, OSError, EOFError, ValueError) as err:   # corrupt or truncated file
-        raise ValueError(f"load_volume: cannot read {path} as NIfTI ({err})") from None
+    except (ImageFileError, OSError, EOFError, ValueError, zlib.error) as err:   # corrupt file
+        raise ValueError(f"{owner}: cannot read {path} as NIfTI ({err})") from None
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         # A wrong file *content* is a bad value, hence ValueError (not TypeError).
         raise ValueError(  # noqa: TRY004
-            f"load_volume: {path} is a {type(img).__name__}, not a NIfTI image")
+            f"{owner}: {path} is a {type(img).__name__}, not a NIfTI image")
     if img.ndim not in (3, 4):
-        raise ValueError(f"load_volume: {path} has shape {img.shape}; expected a 3-D volume "
+        raise ValueError(f"{owner}: {path} has shape {img.shape}; expected a 3-D volume "
                          f"(or 4-D, of which the first volume is used)")
-    img = nib.as_closest_canonical(img)
+    limit = MAX_VOLUME_BYTES if max_bytes is None else int(max_bytes)
+    itemsize = max(np.dtype(img.get_data_dtype()).itemsize, 4)
+    shape = img.shape[:3]
+    nbytes = int(np.prod(shape, dtype=object)) * itemsize
+    if nbytes > limit:
+        raise ValueError(f"{owner}: {path} declares a volume of shape {img.shape} "
+                         f"({nbytes / 2**30:.2f} GiB in memory), more than the bound "
+                         f"max_bytes={limit / 2**30:.2f} GiB; pass a larger max_bytes if it "
+                         f"is genuine")
+    affine = np.asarray(img.affine, dtype=np.float64)
+    if not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
+        raise ValueError(f"{owner}: {path} has an unusable voxel-to-world affine (NaN, inf or "
+                         f"singular: {affine[:3].tolist()})")
+    return img
+
+
+def _read_nifti(path: Path, where: str, max_bytes: int | None = None) -> Volume:
+    import nibabel as nib
+
+    img = nib.as_closest_canonical(open_nifti(path, "load_volume", max_bytes))
     # img.dataobj applies the header's scaling (scl_slope, scl_inter) only when there is one, so
     # unscaled integer data keeps its stored dtype and uint8 / max stays exact.
-    if img.ndim == 4:
-        warnings.warn(f"load_volume: {path} is 4-D with shape {img.shape}; using only the first "
-                      f"volume [..., 0]", UserWarning, stacklevel=3)
-        raw = np.asarray(img.dataobj[..., 0])
-    else:
-        raw = np.asarray(img.dataobj)
+    try:
+        if img.ndim == 4:
+            warnings.warn(f"load_volume: {path} is 4-D with shape {img.shape}; using only the "
+                          f"first volume [..., 0]", UserWarning, stacklevel=3)
+            raw = np.asarray(img.dataobj[..., 0])
+        else:
+            raw = np.asarray(img.dataobj)
+    except (OSError, EOFError, ValueError, zlib.error) as err:       # truncated data
+        raise ValueError(f"load_volume: cannot read the voxels of {path} ({err})") from None
     if raw.dtype.kind not in "biuf":
         raise ValueError(f"load_volume: {path} has non-numeric dtype {raw.dtype}")
     data = _normalise(raw, where)
@@ -348,7 +384,8 @@ def brain_phantom(shape=PHANTOM_SHAPE, seed: int = 0) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- public loader
 
-def load_volume(name_or_path, seed: int | None = None, shape=None) -> Volume:
+def load_volume(name_or_path, seed: int | None = None, shape=None,
+                max_bytes: int | None = None) -> Volume:
     """Load a built-in volume or a NIfTI file as a normalised float32 :class:`Volume`.
 
     Parameters
@@ -362,6 +399,9 @@ def load_volume(name_or_path, seed: int | None = None, shape=None) -> Volume:
     seed, shape : optional
         Only for ``"phantom"``: random seed (default 0) and ``(X, Y, Z)`` size (default
         ``PHANTOM_SHAPE``).
+    max_bytes : int, optional
+        Only for files: refuse (``ValueError``, before reading any voxel) a volume whose header
+        declares more than this many bytes in memory (default :data:`MAX_VOLUME_BYTES`, 2 GiB).
 
     Returns
     -------
@@ -397,9 +437,11 @@ def load_volume(name_or_path, seed: int | None = None, shape=None) -> Volume:
         raise ValueError(f"load_volume: expected a name {list(BUILTIN_VOLUMES)} or a NIfTI path, "
                          f"got {name_or_path!r}") from None
     if _is_nifti_name(path):
+        if path.is_dir():
+            raise ValueError(f"load_volume: {path} is a directory, not a NIfTI file")
         if not path.is_file():
             raise FileNotFoundError(f"load_volume: no such NIfTI file: {path}")
-        return _read_nifti(path, str(path))
+        return _read_nifti(path, str(path), max_bytes)
     if path.exists():
         raise ValueError(f"load_volume: {path} is not a NIfTI file (expected .nii or .nii.gz)")
     raise ValueError(f"load_volume: unknown volume {str(name_or_path)!r}; valid names are "

@@ -17,9 +17,6 @@ from labkit._validate import check_array
 class Layer:
     """Base class: parameter bookkeeping, dtype casting, update and config for saving."""
 
-    #: Layers that take a second input (the :class:`~labkit.layers.Shortcut`) set this.
-    needs_other = False
-
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -29,10 +26,12 @@ class Layer:
 
     # -- the three methods of every layer -------------------------------------------------
     def forward(self, x, training: bool = True):
-        raise ValueError(f"{type(self).__name__}: forward is defined by each layer subclass")
+        raise NotImplementedError(f"{type(self).__name__}: forward is defined by each layer "
+                                  f"subclass")
 
     def backward(self, dy):
-        raise ValueError(f"{type(self).__name__}: backward is defined by each layer subclass")
+        raise NotImplementedError(f"{type(self).__name__}: backward is defined by each layer "
+                                  f"subclass")
 
     def update(self, optimizer) -> None:
         """Apply ``optimizer`` to this layer's parameters using the last computed ``grads``."""
@@ -97,3 +96,50 @@ class Layer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+class MergeLayer(Layer):
+    """A layer with a second input: the output of an earlier layer ``index`` of the network.
+
+    The one mechanism behind every two-input layer (:class:`~labkit.layers.Shortcut`,
+    :class:`~labkit.layers.Route`): :class:`~labkit.network.Network` resolves ``index`` with
+    :meth:`source_position`, passes that output as ``forward(x, other=...)`` and, after
+    :meth:`backward`, adds :attr:`d_other` to that output's gradient.
+
+    ``index`` (contract): negative counts back from this layer (``-1`` is the previous layer),
+    non-negative is an absolute position in the network.
+    """
+
+    #: Kept for readers that test the attribute instead of the class (labkit.interop).
+    needs_other = True
+
+    def __init__(self, index):
+        super().__init__()
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise ValueError(f"{type(self).__name__}: index must be an int, got {index!r}")
+        self.index = int(index)
+        self.d_other = None
+
+    def source_position(self, p: int) -> int:
+        """Absolute position of the layer whose output is this layer's second input, when this
+        layer sits at position ``p`` (``-1`` means the network input)."""
+        a = p + self.index if self.index < 0 else self.index
+        if not -1 <= a < p:
+            raise ValueError(f"Network: {self!r} at position {p} points to layer {a}, but it can "
+                             f"only read an earlier output (positions -1 .. {p - 1}; -1 is the "
+                             f"network input)")
+        return a
+
+    def _other(self, other):
+        if other is None:
+            raise ValueError(f"{self!r}: needs the output of layer {self.index} as other=...; "
+                             f"use it inside a Network")
+        return other
+
+    def forward(self, x, training: bool = True, other=None):
+        raise NotImplementedError(f"{type(self).__name__}: forward is defined by each layer "
+                                  f"subclass")
+
+    def output_shape(self, input_shape: tuple, other_shape: tuple | None = None) -> tuple:
+        """Shape of the output for inputs of ``input_shape`` and ``other_shape``."""
+        return tuple(input_shape)

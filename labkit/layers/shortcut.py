@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.layers.base import Layer
+from labkit.layers.base import MergeLayer
 
 
-class Shortcut(Layer):
+class Shortcut(MergeLayer):
     """``y = alpha * x_prev + beta * x_index``.
 
     ``x_prev`` is the previous layer's output (this layer's ordinary input) and ``x_index`` the
@@ -17,26 +17,17 @@ class Shortcut(Layer):
     is left in :attr:`d_other` after :meth:`backward`.  The shapes must match (no broadcasting).
     """
 
-    needs_other = True
-
     def __init__(self, index, alpha=1.0, beta=1.0):
-        super().__init__()
-        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
-            raise ValueError(f"Shortcut: index must be an int, got {index!r}")
-        self.index = int(index)
+        super().__init__(index)
         self.alpha = float(alpha)
         self.beta = float(beta)
-        self.d_other = None
 
     def get_config(self):
         return dict(index=self.index, alpha=self.alpha, beta=self.beta)
 
     def forward(self, x, training=True, other=None):
-        if other is None:
-            raise ValueError(f"{self!r}: needs the output of layer {self.index} as other=...; "
-                             f"use it inside a Network")
         x = self._input(x, None)
-        other = self._input(other, None)
+        other = self._input(self._other(other), None)
         if x.shape != other.shape:
             raise ValueError(f"{self!r}: previous output {x.shape} and output of layer "
                              f"{self.index} {other.shape} must have the same shape")
@@ -49,7 +40,7 @@ class Shortcut(Layer):
         return self.alpha * dy
 
 
-class Route(Layer):
+class Route(MergeLayer):
     """Route (darknet's name): output the output of an earlier layer, ignoring the previous one.
 
     ``y = x_index``.  It starts a side branch from an earlier point of the network (WDSR's
@@ -57,24 +48,19 @@ class Route(Layer):
     the previous layer receives a zero gradient.
     """
 
-    needs_other = True
-
     def __init__(self, index):
-        super().__init__()
-        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
-            raise ValueError(f"Route: index must be an int, got {index!r}")
-        self.index = int(index)
-        self.d_other = None
+        super().__init__(index)
 
     def get_config(self):
         return dict(index=self.index)
 
     def forward(self, x, training=True, other=None):
-        if other is None:
-            raise ValueError(f"{self!r}: needs the output of layer {self.index} as other=...; "
-                             f"use it inside a Network")
+        other = self._other(other)
         self.cache = np.shape(x), np.asarray(x).dtype
         return self._remember_output(np.asarray(other))
+
+    def output_shape(self, input_shape, other_shape=None):
+        return tuple(input_shape if other_shape is None else other_shape)
 
     def backward(self, dy):
         dy = self._check_dy(dy)

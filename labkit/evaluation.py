@@ -1,0 +1,186 @@
+"""Which slices a run trains, validates and is scored on, and the scoring itself.
+
+* :func:`central_z` is the one slice-selection rule for volumes other than the MNI-SR split:
+  the axial positions in the central 60 % of the volume.  :func:`training_data` trains on every
+  other one and validates on some of the rest; :func:`evaluation_slices` spreads the test
+  slices evenly over all of them;
+* :func:`super_resolve` runs a network on a stack of 2-D low-resolution slices;
+* :func:`make_pairs` degrades HR slices into (LR, HR) pairs;
+* :func:`evaluate_network` scores a network against the bicubic baseline (PSNR and SSIM with
+  ``crop = scale``, ``data_range = 1``, per slice and mean).
+
+Used by the trainer (validation) and by :mod:`labkit.sr` (evaluation of files); it imports
+neither, so dependencies go one way: network -> data -> evaluation -> train -> sr -> cli.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit._validate import check_int
+from labkit.network import Network
+
+__all__ = ["MNI_VAL_Z", "central_z", "evaluate_network", "evaluation_slices", "make_pairs",
+           "network_scale", "super_resolve", "training_data"]
+
+
+def central_z(nz: int) -> np.ndarray:
+    """Axial positions ``[int(0.2 nz), int(0.8 nz))`` (at least two): the central 60 % of a
+    volume, where a brain scan has brain in every slice."""
+    lo = int(0.2 * nz)
+    return np.arange(lo, min(max(int(0.8 * nz), lo + 2), nz))
+
+
+def _volume(data: str, owner: str) -> np.ndarray:
+    from labkit.data import load_volume
+
+    vol = load_volume(data).data
+    if vol.ndim != 3 or vol.shape[2] < 2:
+        raise ValueError(f"{owner}: {data!r} is not a 3-D volume with at least 2 axial slices "
+                         f"(shape {vol.shape})")
+    return vol
+
+
+#: Validation slices of the MNI-SR setting: z values that the split keeps out of training
+#: (57-72 and 97-112) but that are not test slices (60-69 and 100-109).  Monitoring on them
+#: never touches the test set.
+MNI_VAL_Z = (58, 71, 98, 111, 57, 72, 97, 112)
+
+
+def training_data(data: str = "mni152", val_slices: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """HR training slices and validation slices ``(N, H, W)`` float32 for ``data``.
+
+    ``"mni152"``: the MNI-SR training split and up to 8 held-out, non-test slices
+    (:data:`MNI_VAL_Z`).  ``"phantom"`` or a NIfTI path: axial slices ``[:, :, z]`` of that
+    volume from :func:`central_z`, every other one for training and ``val_slices`` of the rest
+    for validation (for demos and tests).
+    """
+    from labkit.data import load_volume, mni_sr_split
+
+    val_slices = check_int(val_slices, "val_slices", "training_data", min=0)
+    if data == "mni152":
+        split = mni_sr_split()
+        vol = load_volume("mni152").data
+        h, w = split["train"].shape[1:]
+        val = np.stack([vol[:h, :w, z] for z in MNI_VAL_Z[:val_slices]]) if val_slices else None
+        return np.ascontiguousarray(split["train"], dtype=np.float32), val
+    vol = _volume(data, "training_data")
+    zs = central_z(vol.shape[2])
+    train = np.moveaxis(vol[:, :, zs[::2]], 2, 0)
+    rest = zs[1::2]
+    pick = rest[np.linspace(0, len(rest) - 1, min(val_slices, len(rest))).astype(int)]
+    val = np.moveaxis(vol[:, :, pick], 2, 0) if val_slices else None
+    return np.ascontiguousarray(train, dtype=np.float32), val
+
+
+def evaluation_slices(data: str = "mni152", n_slices: int = 20) -> np.ndarray:
+    """HR slices ``(N, H, W)`` to evaluate on: the MNI-SR test split for ``"mni152"``, otherwise
+    ``n_slices`` axial slices ``[:, :, z]`` evenly spread over :func:`central_z` of the volume
+    (``"phantom"`` or a NIfTI path; fewer when the volume has fewer)."""
+    from labkit.data import mni_sr_split
+
+    n_slices = check_int(n_slices, "n_slices", "evaluation_slices", min=1, max=100000)
+    if data == "mni152":
+        return mni_sr_split()["test"]
+    vol = _volume(data, "evaluation_slices")
+    zs = central_z(vol.shape[2])
+    pick = zs[np.unique(np.linspace(0, len(zs) - 1, min(n_slices, len(zs))).round().astype(int))]
+    return np.moveaxis(vol[:, :, pick], 2, 0)
+
+
+def network_scale(net: Network) -> int:
+    """Upscaling factor of an SR network, measured by running it on a small blank image."""
+    first = next((layer for layer in net.layers if "in_channels" in layer.get_config()), None)
+    channels = first.in_channels if first is not None else 1
+    out = net.predict(np.zeros((1, 8, 8, channels), dtype=np.float32))
+    if out.shape[1] % 8 or out.shape[1] != out.shape[2]:
+        raise ValueError(f"network_scale: {net!r} maps 8x8 to {out.shape[1:3]}, not an integer "
+                         f"upscaling")
+    return out.shape[1] // 8
+
+
+def super_resolve(net: Network, lr_slices, batch_size: int = 4, clip: bool = True) -> np.ndarray:
+    """Run an SR network on LR slices.
+
+    Parameters
+    ----------
+    net : Network
+    lr_slices : array, shape (h, w), (N, h, w) or (N, h, w, 1)
+    batch_size : int
+        Slices per forward pass (memory grows with it).
+    clip : bool
+        Clip the output to [0, 1], the intensity range of :func:`labkit.data.load_volume`
+        (and of any image a PSNR with ``data_range = 1`` is meant for).
+
+    Returns
+    -------
+    ndarray, float32, the input's layout with ``h s, w s`` in place of ``h, w``.
+    """
+    x = np.asarray(lr_slices, dtype=np.float32)
+    if x.ndim not in (2, 3, 4) or (x.ndim == 4 and x.shape[3] != 1):
+        raise ValueError(f"super_resolve: expected (h, w), (N, h, w) or (N, h, w, 1) slices, got "
+                         f"shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"super_resolve: input of shape {x.shape} contains NaN or inf")
+    batch = x.reshape((-1,) + x.shape[-3:]) if x.ndim == 4 else x.reshape((-1,) + x.shape[-2:] + (1,))
+    y = net.predict(np.ascontiguousarray(batch), batch_size=batch_size)
+    if clip:
+        np.clip(y, 0.0, 1.0, out=y)
+    if x.ndim == 4:
+        return y
+    return y[..., 0] if x.ndim == 3 else y[0, ..., 0]
+
+
+def make_pairs(hr_slices, scale: int, degradation: str = "bicubic") -> tuple[np.ndarray, np.ndarray]:
+    """``(lr, hr)``: HR slices cropped to a multiple of ``scale`` and their degraded LR versions,
+    both ``(N, ., .)`` float32."""
+    from labkit.data import lr_hr_pairs
+
+    _check_scale(scale, "make_pairs")
+    hr = np.asarray(hr_slices, dtype=np.float32)
+    if hr.ndim == 2:
+        hr = hr[None]
+    if hr.ndim != 3:
+        raise ValueError(f"make_pairs: expected (H, W) or (N, H, W) slices, got shape {hr.shape}")
+    lr, hr = lr_hr_pairs(hr, scale, degradation)
+    return np.ascontiguousarray(lr, dtype=np.float32), np.ascontiguousarray(hr)
+
+
+def _check_scale(scale, owner):
+    if scale not in (2, 3, 4):
+        raise ValueError(f"{owner}: scale must be 2, 3 or 4, got {scale!r}")
+
+
+def evaluate_network(net: Network, hr_slices, scale: int | None = None,
+                     degradation: str = "bicubic", batch_size: int = 4) -> dict:
+    """PSNR / SSIM of ``net`` and of bicubic upsampling on degraded ``hr_slices``.
+
+    Each HR slice is cropped to a multiple of ``scale``, degraded, super-resolved by the
+    network (output clipped to [0, 1]) and by bicubic interpolation
+    (:func:`labkit.ops.resize.imresize`, not clipped, as :func:`labkit.data.bicubic_baseline`),
+    and both are compared with the HR slice: ``psnr`` / ``ssim`` with ``crop = scale`` and
+    ``data_range = 1``.
+
+    Returns
+    -------
+    dict with ``"model"`` and ``"bicubic"`` entries ``{"psnr", "ssim", "psnr_per_slice",
+    "ssim_per_slice"}`` plus ``"scale"``, ``"degradation"`` and ``"n_slices"``.
+    """
+    from labkit.metrics import psnr, ssim
+    from labkit.ops.resize import imresize
+
+    scale = network_scale(net) if scale is None else scale
+    _check_scale(scale, "evaluate_network")
+    lr, hr = make_pairs(hr_slices, scale, degradation)
+    outputs = {"model": super_resolve(net, lr, batch_size=batch_size),
+               "bicubic": imresize(lr, output_shape=hr.shape[-2:], method="bicubic")}
+    result = {"scale": int(scale), "degradation": degradation, "n_slices": len(hr)}
+    for name, sr in outputs.items():
+        p = np.atleast_1d(psnr(sr, hr, data_range=1.0, crop=scale, reduce=False))
+        s = np.atleast_1d(ssim(sr, hr, data_range=1.0, crop=scale, reduce=False))
+        result[name] = {"psnr": float(np.mean(p)), "ssim": float(np.mean(s)),
+                        "psnr_per_slice": [float(v) for v in p],
+                        "ssim_per_slice": [float(v) for v in s]}
+    return result
+
+
