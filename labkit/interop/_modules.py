@@ -99,8 +99,10 @@ class ActivationLabkit(nn.Module):
             return torch.sigmoid(x)
         if n == "tanh":
             return torch.tanh(x)
-        # softplus: torch switches to x above 20, where log1p(e^-x) < 2.1e-9: below tolerance.
-        return F.softplus(x)
+        # softplus as labkit's logaddexp(0, x) = max(x, 0) + log1p(e^-|x|): F.softplus returns x
+        # itself above 20 (off by up to 2e-9, visible in float64) and the naive log(1 + e^x)
+        # overflows; this form does neither, in torch and in ONNX.
+        return torch.relu(x) + torch.log1p(torch.exp(-torch.abs(x)))
 
 
 class PixelShuffleLabkit(nn.Module):

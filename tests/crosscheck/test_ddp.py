@@ -10,6 +10,7 @@ the process group to form, 90 s for the whole run.
 
 import os
 import socket
+import sys
 import time
 from datetime import timedelta
 
@@ -38,7 +39,9 @@ def _free_port() -> int:
 
 def _worker(rank, port, net_path, data_path, out_dir):
     """One DDP rank: fine-tune its shard for STEPS Adam steps, save its final weights."""
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), GLOO_SOCKET_IFNAME="lo")
+    # Loopback only: the address, and gloo's interface (else it picks the hostname's).
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                      GLOO_SOCKET_IFNAME="lo0" if sys.platform == "darwin" else "lo")
     torch.set_num_threads(1)          # 2 processes on 2 cores
     dist.init_process_group("gloo", rank=rank, world_size=WORLD,
                             timeout=timedelta(seconds=INIT_TIMEOUT_S))

@@ -1,7 +1,7 @@
 """``labkit.interop.to_torch`` / ``from_torch``: parity of every layer type and of the SR models.
 
 Each network is converted to a PyTorch module and both run with ``training=False`` on the same
-random input (NHWC for labkit, NCHW for torch): float32 within 1e-5, float64 within 1e-10.
+random input (NHWC for labkit, NCHW for torch): float32 within 1e-5, float64 within 1e-12 (relative to max(1, |y|)).
 Shapes are odd and varied on purpose ("same" padding with strides splits unevenly there).
 """
 
@@ -40,7 +40,7 @@ torch.set_num_threads(1)
 
 from labkit.interop import SUPPORTED_LAYERS, from_torch, to_torch  # noqa: E402
 
-TOL = {np.float32: 1e-5, np.float64: 1e-10}
+TOL = {np.float32: 1e-5, np.float64: 1e-12}   # measured: ~1e-6 and ~1e-15
 
 
 def run_both(net, x):
