@@ -214,6 +214,56 @@ def test_dense_network_parity(dtype, rng):
     assert_parity(net, rng.standard_normal((6, 5)), dtype, "Dense network")
 
 
+def random_network(rng):
+    """A random valid stack: convs (any kernel/stride/padding, weight norm or not), activations,
+    pixel shuffles, pools and shortcuts to earlier outputs of the same shape."""
+    c = int(rng.integers(1, 4))
+    layers, shapes = [], []                   # shapes[p]: (H, W, C) after layer p, for h=w=None
+    acts = ["linear", "relu", "leaky", "elu", "selu", "logistic", "tanh", "softplus"]
+    for _ in range(int(rng.integers(3, 9))):
+        kind = rng.choice(["conv", "conv", "act", "shuffle", "pool", "shortcut"])
+        if kind == "conv" or not layers:
+            cout = int(rng.integers(1, 6))
+            k = tuple(int(v) for v in rng.integers(1, 5, size=2))
+            s = tuple(int(v) for v in rng.integers(1, 3, size=2)) if rng.random() < 0.3 else 1
+            pad = ["same", "same", "valid", 1][int(rng.integers(4))]
+            layers.append(Conv2D(c, cout, k, stride=s, padding=pad, weight_norm=rng.random() < 0.3,
+                                 seed=int(rng.integers(1000))))
+            c = cout
+        elif kind == "act":
+            layers.append(Activation(acts[int(rng.integers(len(acts)))]))
+        elif kind == "shuffle":
+            r = int(rng.integers(2, 4))
+            layers += [Conv2D(c, c * r * r, 3, seed=int(rng.integers(1000))),
+                       PixelShuffle(r, ["torch", "tf"][int(rng.integers(2))])]
+        elif kind == "pool":
+            layers.append([MaxPool2D, AvgPool2D][int(rng.integers(2))](3, 1, 1))
+        else:
+            layers += [Conv2D(c, c, 3, seed=int(rng.integers(1000))),
+                       Shortcut(-2, alpha=float(rng.uniform(-1, 2)), beta=float(rng.uniform(-1, 2)))]
+    return Network(layers), layers[0].in_channels
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_networks_parity(seed):
+    rng = np.random.default_rng(seed)
+    net, c = random_network(rng)
+    h, w = (int(v) for v in rng.integers(9, 20, size=2))
+    x = rng.standard_normal((int(rng.integers(1, 3)), h, w, c))
+    for dtype in DTYPES:
+        net.astype(dtype)
+        y, yt, _ = run_both(net, x.astype(dtype))
+        # Random He-initialised stacks with shortcut gains up to 2 pass through values far
+        # larger than their (e.g. tanh-squashed) output: float32 rounding scales with those.
+        peak = max(1.0, max(float(np.max(np.abs(o))) for o in net.layer_outputs(x.astype(dtype),
+                                                                                 training=False)))
+        err = float(np.max(np.abs(y - yt)))
+        assert err <= TOL[dtype] * peak, (f"random network {seed} ({np.dtype(dtype).name}, "
+                                          f"input {x.shape}, largest activation {peak:.3g}): "
+                                          f"max |labkit - torch| = {err:.3g}; layers "
+                                          f"{[repr(layer) for layer in net.layers]}")
+
+
 # ------------------------------------------------------------------------------ whole models
 
 MODELS = {
