@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from labkit import exercises as E
-from labkit.exercises import _core
-from labkit.exercises import check, list_exercises
+from labkit.exercises import _core, check, list_exercises
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -368,7 +367,7 @@ def student_conv(x, w, b=None, stride=(1, 1), pads=((0, 0), (0, 0)), *, flip=Fal
         t, bo, l, r = t + bo, 0, l + r, 0
     sh, sw = stride[::-1] if swap_stride else stride
     xp = np.pad(x, ((0, 0), (t, bo), (l, r), (0, 0)))
-    kh, kw, cin, cout = w.shape
+    kh, kw, _cin, cout = w.shape
     if flip:
         w = w[::-1, ::-1]
     n = x.shape[0]
@@ -406,7 +405,7 @@ def sconv_swap_stride(x, w, b=None, stride=(1, 1), pads=((0, 0), (0, 0))):
 
 def student_conv_back(dy, cache, *, overwrite=False, crop=True, db_mean=False, db_always=False):
     x, w, has_bias, (sh, sw), ((t, b), (l, r)) = cache
-    kh, kw, cin, cout = w.shape
+    kh, kw, _cin, _cout = w.shape
     xp = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)))
     dxp = np.zeros_like(xp)
     dw = np.zeros_like(w)
@@ -534,7 +533,7 @@ def spad_floor(padding, kernel, stride, in_hw, owner="conv2d"):
 
 def student_im2col(x, kernel, stride=(1, 1), *, channels_first=False, transpose=False,
                    column_major=False):
-    n, h, w, c = x.shape
+    n, h, w, _c = x.shape
     kh, kw = kernel
     sh, sw = stride
     ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
@@ -1333,7 +1332,7 @@ def test_compare_tolerances():
 @pytest.mark.parametrize("exercise_id", IDS)
 def test_stub_is_not_attempted(exercise_id):
     namespace = {"np": np}
-    exec(E.stub(exercise_id), namespace)
+    exec(E.stub(exercise_id), namespace)  # noqa: S102 - the stub is our own source
     ref = E.EXERCISES[exercise_id].reference_function()
     fn = namespace[ref.__name__]
     assert list(inspect.signature(fn).parameters) == list(inspect.signature(ref).parameters)

@@ -20,12 +20,20 @@ receive the *reference's* cache, laid out as the reference's docstring describes
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
+from labkit.exercises import (
+    ch01_neural_networks,
+    ch02_quality,
+    ch03_kspace,
+    ch04_convolution,
+    ch05_conv_layer,
+    ch06_pooling,
+    ch07_blocks,
+    ch08_activations,
+    ch11_training,
+)
 from labkit.exercises._core import Case, Exercise, ExerciseResult, Mistake, grade
-from labkit.exercises import (ch01_neural_networks, ch02_quality, ch03_kspace, ch04_convolution,
-                              ch05_conv_layer, ch06_pooling, ch07_blocks, ch08_activations,
-                              ch11_training)
 
 __all__ = ["Case", "Exercise", "ExerciseResult", "Mistake", "check", "get_exercise",
            "list_exercises", "stub"]
@@ -95,10 +103,10 @@ def check(exercise_id: str, fn: Callable, *, seed: int = 0) -> ExerciseResult:
         only for an unknown id or a non-callable ``fn`` (``ValueError``).
     """
     if not isinstance(exercise_id, str):
-        raise ValueError(f"check: exercise_id must be a string, got {exercise_id!r}; known "
+        raise ValueError(f"check: exercise_id must be a string, got {exercise_id!r}; known "  # noqa: TRY004 - the contract says ValueError
                          f"exercises: {', '.join(EXERCISES)}")
     ex = get_exercise(exercise_id)
     if not callable(fn):
-        raise ValueError(f"check: fn must be a callable (your function), got "
+        raise ValueError(f"check: fn must be a callable (your function), got "  # noqa: TRY004 - the contract says ValueError
                          f"{type(fn).__name__} {fn!r:.60}")
     return grade(ex, fn, seed=seed)

@@ -17,8 +17,9 @@ import inspect
 import math
 import traceback
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -141,9 +142,9 @@ class ExerciseResult:
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.passed else "#cf222e"
         mark = "&#10004;" if self.passed else "&#10008;"
-        parts = [f'<div class="labkit-exercise" style="font-family: sans-serif">',
-                 f'<div style="color: {colour}; font-weight: bold">{mark} '
-                 f'{html.escape(self.headline)}</div>']
+        parts = ['<div class="labkit-exercise" style="font-family: sans-serif">',
+                 (f'<div style="color: {colour}; font-weight: bold">{mark} '
+                 f'{html.escape(self.headline)}</div>')]
         shown = [f for f in self.failures if f != NOT_ATTEMPTED]
         if shown:
             parts.append("<div>First failures:</div><ul>")
@@ -345,8 +346,8 @@ def grade(ex: Exercise, fn: Callable, seed: int = 0) -> ExerciseResult:
     except Exception as exc:                                   # noqa: BLE001
         return ExerciseResult(ex.id, False, 0,
                               [f"the grader could not generate its cases: {_exception_text(exc)}"],
-                              ["This is a bug in labkit or in this grader, not in your code; "
-                               "please report it."], reference=ex.reference)
+                              [("This is a bug in labkit or in this grader, not in your code; "
+                               "please report it.")], reference=ex.reference)
     failures: list[str] = []
     kinds: set[str] = set()
     matched: dict[str, int] = {}
@@ -367,8 +368,8 @@ def grade(ex: Exercise, fn: Callable, seed: int = 0) -> ExerciseResult:
             got_raw, args_after, kwargs_after = _call(fn, case)
         except NotImplementedError:
             return ExerciseResult(ex.id, False, len(cases), [NOT_ATTEMPTED],
-                                  ["Write your implementation in place of "
-                                   "`raise NotImplementedError`, then run check again."],
+                                  [("Write your implementation in place of "
+                                   "`raise NotImplementedError`, then run check again.")],
                                   failed=len(cases), reference=ex.reference)
         except Exception as exc:                               # noqa: BLE001
             failed += 1
@@ -388,8 +389,8 @@ def grade(ex: Exercise, fn: Callable, seed: int = 0) -> ExerciseResult:
             got = extract(got_raw)
         except Exception as exc:                               # noqa: BLE001
             got = got_raw
-            problem = problem or (f"result has an unexpected structure ({type(exc).__name__}: "
-                                  f"{exc})", "type")
+            problem = problem or ((f"result has an unexpected structure ({type(exc).__name__}: "
+                                  f"{exc})"), "type")
         if problem is None:
             problem = compare(got, expected, ex.rtol, ex.rtol32)
         if problem is None:
@@ -407,8 +408,8 @@ def grade(ex: Exercise, fn: Callable, seed: int = 0) -> ExerciseResult:
                 continue                     # already recognised: spare the computation
             try:
                 variant = extract(_call(mistake.variant, case)[0])
-            except Exception:                                  # noqa: BLE001
-                continue
+            except Exception:                                  # noqa: BLE001, S112
+                continue                     # a twist that does not apply to this case
             if compare(variant, expected, ex.rtol, ex.rtol32) is None:
                 continue                     # the twist changes nothing on this case
             if compare(got, variant, ex.rtol, ex.rtol32) is None:

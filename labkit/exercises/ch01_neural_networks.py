@@ -24,10 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.exercises._core import Case, Exercise, Mistake
-from labkit.ops.descent import (gradient_descent, linear_regression_loss, quadratic_bowl,
-                                rosenbrock)
+from labkit.ops.descent import gradient_descent, linear_regression_loss, quadratic_bowl, rosenbrock
 from labkit.ops.perceptron import PerceptronHistory, perceptron_predict
-
 
 # ----------------------------------------------------------------------------- predict
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.exercises._core import Case, Exercise, Mistake
-from labkit.ops.resize import cubic_kernel
 from labkit.metrics import SSIM_K1, SSIM_K2, SSIM_RADIUS, _valid_filter, gaussian_window
+from labkit.ops.resize import cubic_kernel
 
 
 def _images(x, ref, crop, mask, native=False, one_side=False):

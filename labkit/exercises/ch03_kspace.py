@@ -19,8 +19,14 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.exercises._core import Case, Exercise, Mistake
-from labkit.ops.kspace import (_crop_spectrum, _phase_ramp, fft2c, grid_offset, ifft2c,
-                               kspace_downsample, kspace_truncate)
+from labkit.ops.kspace import (
+    _crop_spectrum,
+    _phase_ramp,
+    fft2c,
+    grid_offset,
+    ifft2c,
+    kspace_truncate,
+)
 
 _AXES = (-2, -1)
 

@@ -30,9 +30,13 @@ import math
 import numpy as np
 
 from labkit.exercises._core import Case, Exercise, Mistake
-from labkit.ops.receptive_field import receptive_field_sizes
-from labkit.ops.conv import (conv2d_naive_backward, conv2d_naive_forward, pad_nhwc,
-                             resolve_padding, unpad_nhwc)
+from labkit.ops.conv import (
+    conv2d_naive_backward,
+    conv2d_naive_forward,
+    pad_nhwc,
+    resolve_padding,
+    unpad_nhwc,
+)
 
 
 def _first(result):
@@ -68,7 +72,7 @@ def _conv_cases(rng):
         w = rng.standard_normal(ws).astype(dtype)
         b = rng.standard_normal(ws[3]).astype(dtype) if bias else None
         label = (f"conv2d_naive_forward(x {xs} {np.dtype(dtype).name}, w {ws}, "
-                 f"b={'(%d,)' % ws[3] if bias else None}, stride={stride}, pads={pads})")
+                 f"b={f'({ws[3]},)' if bias else None}, stride={stride}, pads={pads})")
         yield Case(label, (x, w, b, stride, pads))
 
 
@@ -103,13 +107,13 @@ def _conv_backward_cases(rng):
         y, cache = conv2d_naive_forward(x, w, b, stride, pads)
         dy = rng.standard_normal(y.shape)
         label = (f"conv2d_naive_backward(dy {dy.shape}, cache of conv2d_naive_forward(x {xs}, "
-                 f"w {ws}, b={'(%d,)' % ws[3] if bias else None}, stride={stride}, "
+                 f"w {ws}, b={f'({ws[3]},)' if bias else None}, stride={stride}, "
                  f"pads={pads}))")
         yield Case(label, (dy, cache))
 
 
 def _cb_overwrite(dy, cache):
-    x, w, has_bias, (sh, sw), pads = cache
+    x, w, _has_bias, (sh, sw), pads = cache
     _, dw, db = conv2d_naive_backward(dy, cache)
     kh, kw = w.shape[:2]
     xp = pad_nhwc(x, pads)
@@ -136,7 +140,7 @@ def _cb_db_mean(dy, cache):
 
 
 def _cb_db_always(dy, cache):
-    dx, dw, db = conv2d_naive_backward(dy, cache)
+    dx, dw, _db = conv2d_naive_backward(dy, cache)
     return dx, dw, dy.sum(axis=(0, 1, 2))
 
 

@@ -109,7 +109,7 @@ def _col2im_average(cols, x_shape, kernel, stride=(1, 1)):
 
 
 def _col2im_cuv(cols, x_shape, kernel, stride=(1, 1)):
-    n, h, w, c = x_shape
+    _n, _h, _w, c = x_shape
     kh, kw = kernel
     reordered = cols.reshape(-1, c, kh, kw).transpose(0, 2, 3, 1).reshape(cols.shape)
     return col2im(reordered, x_shape, kernel, stride)

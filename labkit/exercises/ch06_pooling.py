@@ -23,8 +23,14 @@ import numpy as np
 from labkit.exercises._core import Case, Exercise, Mistake
 from labkit.ops.conv import pad_nhwc, unpad_nhwc
 from labkit.ops.im2col import sliding_windows
-from labkit.ops.pooling import (avgpool_backward, avgpool_forward, check_pool_args,
-                                maxpool_backward, maxpool_forward, window_counts)
+from labkit.ops.pooling import (
+    avgpool_backward,
+    avgpool_forward,
+    check_pool_args,
+    maxpool_backward,
+    maxpool_forward,
+    window_counts,
+)
 
 
 def _first(result):
@@ -121,10 +127,10 @@ def _maxpool_swapped(x, size=(2, 2), stride=(2, 2), pads=((0, 0), (0, 0))):
 
 def _maxback_overwrite(dy, cache):
     x_shape, arg, size, stride, pads = cache
-    kh, kw = size
+    _kh, kw = size
     n, h, w, c = x_shape
     dxp = np.zeros((n, h + sum(pads[0]), w + sum(pads[1]), c), dtype=dy.dtype)
-    _, ho, wo, _ = dy.shape
+    _, _ho, _wo, _ = dy.shape
     nn, ii, jj, cc = np.indices(dy.shape)
     u, v = np.divmod(arg, kw)
     dxp[nn, ii * stride[0] + u, jj * stride[1] + v, cc] = dy     # last write wins
@@ -133,7 +139,7 @@ def _maxback_overwrite(dy, cache):
 
 def _maxback_transposed_index(dy, cache):
     x_shape, arg, size, stride, pads = cache
-    kh, kw = size
+    kh, _kw = size
     n, h, w, c = x_shape
     dxp = np.zeros((n, h + sum(pads[0]), w + sum(pads[1]), c), dtype=dy.dtype)
     nn, ii, jj, cc = np.indices(dy.shape)
@@ -152,7 +158,7 @@ def _maxback_uncropped(dy, cache):
 
 
 def _maxback_spread(dy, cache):
-    x_shape, arg, size, stride, pads = cache
+    x_shape, _arg, size, stride, pads = cache
     counts = window_counts(x_shape[1:3], size, stride, pads, dy.dtype)
     dx = avgpool_backward(dy, (x_shape, counts, size, stride, pads))
     return dx

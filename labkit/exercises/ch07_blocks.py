@@ -25,8 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.exercises._core import Case, Exercise, Mistake
-from labkit.ops.batchnorm import (batchnorm_backward, batchnorm_forward_eval,
-                                  batchnorm_forward_train)
+from labkit.ops.batchnorm import batchnorm_backward, batchnorm_forward_eval, batchnorm_forward_train
 from labkit.ops.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 
 
@@ -181,17 +180,17 @@ def _bn_backward_cases(rng):
         beta = rng.standard_normal(c)
         for mode in ("train", "eval") if i % 3 == 0 else ("train",):
             if mode == "train":
-                y, _, _, cache = batchnorm_forward_train(x, gamma, beta)
+                _y, _, _, cache = batchnorm_forward_train(x, gamma, beta)
             else:
-                y, cache = batchnorm_forward_eval(x, gamma, beta, rng.standard_normal(c),
-                                                  rng.uniform(0.5, 2, size=c))
-            dy = rng.standard_normal(shape)
+                _y, cache = batchnorm_forward_eval(x, gamma, beta, rng.standard_normal(c),
+                                                   rng.uniform(0.5, 2, size=c))
+            dy = rng.standard_normal(_y.shape)
             yield Case(f"batchnorm_backward(dy {shape}, cache of batchnorm_forward_{mode}"
                        f"(x {shape}))", (dy, cache))
 
 
 def _bnb_constant_stats(dy, cache):
-    mode, xhat, inv_std, gamma = cache
+    _mode, xhat, inv_std, gamma = cache
     dx, dg, db = batchnorm_backward(dy, ("eval", xhat, inv_std, gamma))
     return dx, dg, db
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.exercises._core import Case, Exercise, Mistake
-from labkit.ops.activations import d_elu, d_leaky, elu, leaky, logistic, tanh
+from labkit.ops.activations import elu, leaky, logistic, tanh
 
 
 def _inputs(rng, i):
