@@ -99,7 +99,7 @@ def check_choice(value, name: str, owner: str, choices) -> str:
             ok = False
     if not ok:
         listed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{owner}: {name} must be one of {listed}; got {value!r}")
+        raise ValueError(f"{owner}: unknown {name} {value!r}; choose one of {listed}")
     return value
 
 
@@ -110,10 +110,11 @@ def check_bool(value, name: str, owner: str) -> bool:
     return bool(value)
 
 
-def check_seed(value, name: str = "seed", owner: str = "labkit") -> int | None:
-    """``None`` (fresh entropy) or an int in ``[0, 2**32)``, numpy's seed range."""
-    if value is None:
-        return None
+def check_seed(value, name: str = "seed", owner: str = "labkit"):
+    """``None`` (fresh entropy), an int in ``[0, 2**32)`` or a ``numpy.random.Generator``
+    (returned as is, for callers that thread one generator through)."""
+    if value is None or isinstance(value, np.random.Generator):
+        return value
     if not _is_int(value) or not 0 <= int(value) < _SEED_MAX:
         raise ValueError(f"{owner}: {name} must be None or an int in [0, 2**32), got {value!r}")
     return int(value)
@@ -144,10 +145,12 @@ def as_pair(value, name: str, owner: str, min: int | None = None) -> tuple[int, 
 
 def check_array(x, owner: str, ndim: int | None = None, channels: int | None = None,
                 finite: bool = False, name: str = "input", min_ndim: int | None = None,
-                max_ndim: int | None = None, nonempty: bool = False) -> np.ndarray:
+                max_ndim: int | None = None, nonempty: bool = False,
+                int_dtype=np.float32) -> np.ndarray:
     """Check rank, channel count (last axis), emptiness and dtype of an input array.
 
-    Integer and bool inputs are converted to float32; float16 is promoted to float32, so the
+    Integer and bool inputs are converted to ``int_dtype`` (float32 unless asked; metrics ask
+    for float64 so large integers stay exact); float16 is promoted to float32, so the
     arithmetic that follows is float arithmetic (``L1Loss()([0, 0], [0.7, 0.7])`` is 0.7, not
     an integer truncation).  Object, string and complex arrays are refused.
     """
@@ -170,7 +173,9 @@ def check_array(x, owner: str, ndim: int | None = None, channels: int | None = N
             f"{owner}: expected {channels} channels on the last axis of the {name}, "
             f"got shape {x.shape}")
     if x.dtype not in (np.float32, np.float64):
-        if x.dtype.kind in "biuf":
+        if x.dtype.kind in "biu":
+            x = x.astype(int_dtype)
+        elif x.dtype.kind == "f":
             x = x.astype(np.float32)
         else:
             raise ValueError(f"{owner}: expected a float {name}, got dtype {x.dtype}")
@@ -185,8 +190,8 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, owner: str,
                      names: tuple[str, str] = ("prediction", "target")) -> None:
     """Refuse two arrays whose shapes differ (no silent broadcasting)."""
     if a.shape != b.shape:
-        raise ValueError(f"{owner}: {names[0]} and {names[1]} must have the same shape, "
-                         f"got {a.shape} and {b.shape}")
+        raise ValueError(f"{owner}: {names[0]} {a.shape} and {names[1]} {b.shape} must have "
+                         f"the same shape")
 
 
 def check_alloc(shape, owner: str, what: str = "array", itemsize: int = 8,
@@ -200,3 +205,15 @@ def check_alloc(shape, owner: str, what: str = "array", itemsize: int = 8,
         raise ValueError(f"{owner}: the {what} would have shape {tuple(int(s) for s in shape)} "
                          f"({n * itemsize / 2**30:.1f} GiB), more than the "
                          f"{limit / 2**30:.1f} GiB bound; check the sizes you passed")
+
+
+def check_float_dtype(dtype, owner: str, name: str = "dtype") -> np.dtype:
+    """A parameter dtype: float32 or float64 (anything else is refused)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)) or isinstance(dtype, str) and \
+            dtype not in ("float32", "float64"):
+        raise ValueError(f"{owner}: {name} must be float32 or float64, got {dtype!r}")
+    return dt

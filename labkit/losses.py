@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_array, check_float, check_same_shape
+
 
 class Loss:
     """``forward(y, target) -> float`` then ``backward() -> dy`` (same shape as ``y``)."""
@@ -24,16 +26,12 @@ class Loss:
         self.cache = None
 
     def _check(self, y, target):
-        y = np.asarray(y)
-        target = np.asarray(target)
-        if y.shape != target.shape:
-            raise ValueError(f"{type(self).__name__}: prediction {y.shape} and target "
-                             f"{target.shape} must have the same shape")
-        if y.size == 0:
-            raise ValueError(f"{type(self).__name__}: empty input of shape {y.shape}")
-        if not np.all(np.isfinite(target)):
-            raise ValueError(f"{type(self).__name__}: target of shape {target.shape} contains "
-                             f"NaN or inf")
+        owner = type(self).__name__
+        # Integer predictions are converted to float before any arithmetic (an integer
+        # ``y - target`` would truncate: L1 of [0, 0] against [0.7, 0.7] must be 0.7, not 0).
+        y = check_array(y, owner, name="prediction", nonempty=True)
+        target = check_array(target, owner, name="target", finite=True)
+        check_same_shape(y, target, owner)
         return y, target.astype(y.dtype, copy=False)
 
     def __call__(self, y, target):
@@ -76,9 +74,7 @@ class CharbonnierLoss(Loss):
 
     def __init__(self, eps=1e-3):
         super().__init__()
-        if eps <= 0:
-            raise ValueError(f"CharbonnierLoss: eps must be > 0, got {eps!r}")
-        self.eps = float(eps)
+        self.eps = check_float(eps, "eps", "CharbonnierLoss", min=0.0, min_open=True)
 
     def forward(self, y, target):
         y, target = self._check(y, target)

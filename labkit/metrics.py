@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_array, check_bool, check_float, check_int
+
 __all__ = ["brain_mask", "gaussian_window", "psnr", "ssim", "ssim_map"]
 
 # Wang et al. 2004 constants.
@@ -31,6 +33,8 @@ def gaussian_window(sigma: float = SSIM_SIGMA, radius: int = SSIM_RADIUS) -> np.
 
     The 2-D SSIM window is the outer product ``g g^T`` (11 x 11 for the defaults).
     """
+    sigma = check_float(sigma, "sigma", "gaussian_window", min=0.0, min_open=True)
+    radius = check_int(radius, "radius", "gaussian_window", min=0, max=10**6)
     k = np.arange(-radius, radius + 1, dtype=np.float64)
     g = np.exp(-0.5 * (k / sigma) ** 2)
     return g / g.sum()
@@ -50,22 +54,33 @@ def valid_filter_matrix(n: int, g: np.ndarray) -> np.ndarray:
     return f
 
 
+#: Above this many bytes per banded filter matrix, the 'valid' filter sums shifted views instead.
+DENSE_LIMIT_BYTES = 64 * 2**20
+
+
 def _valid_filter(a: np.ndarray, g: np.ndarray) -> np.ndarray:
     """Separable 'valid' correlation of the last two axes of ``a`` with the window ``g g^T``.
 
     Output shape ``(..., H - len(g) + 1, W - len(g) + 1)``, so no padding convention is
     involved. Like ``imresize`` this is one banded-matrix product per axis,
-    ``F_H @ a @ F_W^T``; BLAS makes it several times faster than summing shifted views.
+    ``F_H @ a @ F_W^T``; BLAS makes it several times faster than summing shifted views.  The
+    banded matrices are quadratic in the image size, so for long axes (a 1 x 100000 image would
+    need 80 GB) the same sums are taken over ``len(g)`` shifted views, in linear memory.
     """
-    f_h = valid_filter_matrix(a.shape[-2], g)
-    f_w = valid_filter_matrix(a.shape[-1], g)
-    return f_h @ (a @ f_w.T)
+    h, w = a.shape[-2:]
+    if max(h, w) ** 2 * 8 <= DENSE_LIMIT_BYTES:
+        f_h = valid_filter_matrix(h, g)
+        f_w = valid_filter_matrix(w, g)
+        return f_h @ (a @ f_w.T)
+    m = len(g)
+    rows = sum(g[k] * a[..., k:h - m + 1 + k, :] for k in range(m))
+    return sum(g[k] * rows[..., k:w - m + 1 + k] for k in range(m))
 
 
 def _prepare(owner: str, x, ref, data_range, crop, mask, min_size: int):
     """Validate, convert to float64 (N, H, W) and crop. Returns x, ref, mask, was_2d."""
-    x = np.asarray(x)
-    ref = np.asarray(ref)
+    x = check_array(x, owner, name="x", int_dtype=np.float64)
+    ref = check_array(ref, owner, name="ref", int_dtype=np.float64)
     if x.shape != ref.shape:
         raise ValueError(f"{owner}: x and ref must have the same shape, got {x.shape} and "
                          f"{ref.shape}")
@@ -74,14 +89,13 @@ def _prepare(owner: str, x, ref, data_range, crop, mask, min_size: int):
     if x.ndim not in (2, 3):
         raise ValueError(f"{owner}: expected (H, W), (N, H, W) or (N, H, W, 1) images, got shape "
                          f"{x.shape}")
-    for name, a in (("x", x), ("ref", ref)):
-        if a.dtype.kind not in "biuf":
-            raise ValueError(f"{owner}: {name} must be numeric, got dtype {a.dtype}")
-    if not np.isscalar(data_range) or not np.isfinite(data_range) or data_range <= 0:
-        raise ValueError(f"{owner}: data_range must be a positive number, got {data_range!r}")
-    if isinstance(crop, bool) or not isinstance(crop, (int, np.integer)) or crop < 0:
-        raise ValueError(f"{owner}: crop must be a non-negative int, got {crop!r}")
+    if x.size == 0:
+        raise ValueError(f"{owner}: empty input of shape {x.shape} (a score of no images is "
+                         f"undefined)")
+    data_range = check_float(data_range, "data_range", owner, min=0.0, min_open=True)
+    crop = check_int(crop, "crop", owner, min=0)
     was_2d = x.ndim == 2
+    # float64 before any arithmetic: uint8 differences must not wrap around.
     x = np.asarray(x, dtype=np.float64).reshape((-1,) + x.shape[-2:])
     ref = np.asarray(ref, dtype=np.float64).reshape(x.shape)
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(ref))):
@@ -149,6 +163,7 @@ def psnr(x, ref, data_range: float = 1.0, crop: int = 0, mask=None, reduce: bool
         For a batch: True returns the mean over images of the per-image PSNR (float), False the
         per-image values, shape (N,). A 2-D input always gives a float.
     """
+    reduce = check_bool(reduce, "reduce", "psnr")
     x, ref, mask, was_2d = _prepare("psnr", x, ref, data_range, crop, mask, min_size=1)
     mse = _masked_mean((x - ref) ** 2, mask, "psnr")
     with np.errstate(divide="ignore"):
@@ -178,8 +193,16 @@ def ssim_map(x, ref, data_range: float = 1.0) -> np.ndarray:
         inside the image. scikit-image computes the full map with reflected borders and then
         discards those same 5-pixel borders, so the mean of this map is its SSIM.
     """
-    x = np.asarray(x, dtype=np.float64)
-    ref = np.asarray(ref, dtype=np.float64)
+    x = check_array(x, "ssim_map", name="x", min_ndim=2).astype(np.float64, copy=False)
+    ref = check_array(ref, "ssim_map", name="ref", min_ndim=2).astype(np.float64, copy=False)
+    if x.shape != ref.shape:
+        raise ValueError(f"ssim_map: x and ref must have the same shape, got {x.shape} and "
+                         f"{ref.shape}")
+    win = 2 * SSIM_RADIUS + 1
+    if min(x.shape[-2:]) < win:
+        raise ValueError(f"ssim_map: images of shape {x.shape} are smaller than the "
+                         f"{win} x {win} window")
+    data_range = check_float(data_range, "data_range", "ssim_map", min=0.0, min_open=True)
     g = gaussian_window()
     # Filter the five statistics in one go: one stacked array, one separable pass.
     stats = _valid_filter(np.stack([x, ref, x * x, ref * ref, x * ref]), g)
@@ -217,6 +240,7 @@ def ssim(x, ref, data_range: float = 1.0, crop: int = 0, mask=None, reduce: bool
         values (N,). A 2-D input always gives a float.
     """
     win = 2 * SSIM_RADIUS + 1
+    reduce = check_bool(reduce, "reduce", "ssim")
     x, ref, mask, was_2d = _prepare("ssim", x, ref, data_range, crop, mask, min_size=win)
     smap = ssim_map(x, ref, data_range)
     if mask is not None:
@@ -247,11 +271,13 @@ def brain_mask(img, threshold: float = 0.1) -> np.ndarray:
     -------
     bool ndarray, same shape as ``img``
     """
-    x = np.asarray(img, dtype=np.float64)
+    x = check_array(img, "brain_mask").astype(np.float64, copy=False)
     if x.ndim not in (2, 3):
         raise ValueError(f"brain_mask: expected (H, W) or (N, H, W), got shape {x.shape}")
-    if not 0 <= threshold < 1:
-        raise ValueError(f"brain_mask: threshold must be in [0, 1), got {threshold!r}")
+    if x.size == 0:
+        raise ValueError(f"brain_mask: empty image of shape {x.shape}")
+    threshold = check_float(threshold, "threshold", "brain_mask", min=0.0, max=1.0,
+                            max_open=True)
     if not np.all(np.isfinite(x)):
         raise ValueError(f"brain_mask: image of shape {x.shape} contains NaN or inf")
     peak = x.max(axis=(-2, -1), keepdims=True)

@@ -8,17 +8,47 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_alloc, check_bool, check_choice, check_float, check_int, check_seed
 from labkit.layers import Activation, Conv2D, PixelShuffle, Route, Shortcut
+from labkit.ops.activations import ACTIVATIONS
+from labkit.ops.conv import ALGORITHMS
 from labkit.network import Network
 
 
 def _check_scale(scale, owner):
+    scale = check_int(scale, "scale", owner)
     if scale not in (2, 3, 4):
         raise ValueError(f"{owner}: scale must be 2, 3 or 4, got {scale!r}")
+    return scale
+
+
+def _check_seed(seed, owner):
+    seed = check_seed(seed, "seed", owner)
+    if isinstance(seed, np.random.Generator):
+        raise ValueError(f"{owner}: seed must be None or an int (each layer derives its own "
+                         f"seed from it), got a Generator")
+    return seed
+
+
+def _check_common(owner, scale, n_blocks, n_filters, res_scale, channels, seed, algorithm,
+                  init, widest):
+    """Validate the arguments the SR builders share; ``widest`` is the largest conv's output
+    width in units of ``n_filters``, for the memory bound."""
+    scale = _check_scale(scale, owner)
+    n_blocks = check_int(n_blocks, "n_blocks", owner, min=0)
+    n_filters = check_int(n_filters, "n_filters", owner, min=1)
+    channels = check_int(channels, "channels", owner, min=1)
+    res_scale = check_float(res_scale, "res_scale", owner, min=0.0, min_open=True)
+    seed = _check_seed(seed, owner)
+    check_choice(algorithm, "algorithm", owner, ALGORITHMS + ("auto",))
+    check_choice(init, "init", owner, INITS)
+    check_alloc((3, 3, n_filters, n_filters * widest), owner, "widest convolution weight", 4)
+    return scale, n_blocks, n_filters, res_scale, channels, seed
 
 
 def _seed(seed, k):
-    return None if seed is None else seed + k
+    # Layer k's seed; wraps so that it stays in numpy's range [0, 2**32).
+    return None if seed is None else (seed + k) % 2**32
 
 
 INITS = ("torch", "he")
@@ -39,7 +69,9 @@ def torch_default_init(net: Network, seed=None) -> Network:
     this initialisation (the one the EDSR and WDSR reference code trains with) the initial
     output is small and training starts at once.
     """
-    rng = np.random.default_rng(seed)
+    if not isinstance(net, Network):
+        raise ValueError(f"torch_default_init: expected a Network, got {type(net).__name__}")
+    rng = np.random.default_rng(check_seed(seed, "seed", "torch_default_init"))
     for layer in net.layers:
         if not isinstance(layer, Conv2D):
             continue
@@ -57,15 +89,17 @@ def torch_default_init(net: Network, seed=None) -> Network:
 
 
 def _initialise(net, init, seed, owner):
-    if init not in INITS:
-        raise ValueError(f"{owner}: init must be one of {INITS}, got {init!r}")
+    check_choice(init, "init", owner, INITS)
     return torch_default_init(net, seed) if init == "torch" else net
 
 
 def upsampler(scale: int, n_filters: int, seed=None, algorithm="auto") -> list:
     """EDSR's upsampler: conv to ``4F`` + ``PixelShuffle(2)`` once (x2) or twice (x4), or conv to
     ``9F`` + ``PixelShuffle(3)`` (x3)."""
-    _check_scale(scale, "upsampler")
+    scale = _check_scale(scale, "upsampler")
+    n_filters = check_int(n_filters, "n_filters", "upsampler", min=1)
+    seed = _check_seed(seed, "upsampler")
+    check_choice(algorithm, "algorithm", "upsampler", ALGORITHMS + ("auto",))
     steps = {2: [2], 3: [3], 4: [2, 2]}[scale]
     layers = []
     for k, r in enumerate(steps):
@@ -88,10 +122,8 @@ def edsr(scale, n_blocks=16, n_filters=64, res_scale=1.0, channels=1, seed=None,
     ``init="he"`` keeps :class:`~labkit.layers.Conv2D`'s He-normal weights (the outputs of a deep
     residual stack then start far too large: compare ``net.forward(x).std()``).
     """
-    _check_scale(scale, "edsr")
-    if n_blocks < 0 or n_filters < 1 or channels < 1:
-        raise ValueError(f"edsr: need n_blocks >= 0, n_filters >= 1, channels >= 1, got "
-                         f"{n_blocks}, {n_filters}, {channels}")
+    scale, n_blocks, n_filters, res_scale, channels, seed = _check_common(
+        "edsr", scale, n_blocks, n_filters, res_scale, channels, seed, algorithm, init, 9)
     F = n_filters
     layers = [Conv2D(channels, F, 3, algorithm=algorithm, seed=_seed(seed, 0))]
     for b in range(n_blocks):
@@ -110,11 +142,7 @@ def edsr(scale, n_blocks=16, n_filters=64, res_scale=1.0, channels=1, seed=None,
 # ----------------------------------------------------------------------------------- WDSR
 
 def _check_sizes(owner, **sizes):
-    bad = {k: v for k, v in sizes.items()
-           if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < (0 if k == "n_blocks" else 1)}
-    if bad:
-        raise ValueError(f"{owner}: need n_blocks >= 0 and positive integer sizes, got "
-                         + ", ".join(f"{k}={v!r}" for k, v in bad.items()))
+    return [check_int(v, k, owner, min=0 if k == "n_blocks" else 1) for k, v in sizes.items()]
 
 
 def _wdsr(kind, scale, n_blocks, n_filters, block_layers, res_scale, channels, seed,
@@ -184,8 +212,10 @@ def wdsr_a(scale, n_blocks=8, n_filters=32, expansion=4, res_scale=1.0, channels
     ``channels s^2``) and a 5x5 convolution of the input plus pixel shuffle forms a second,
     shallow branch that is added at the end.  Input ``(N, H, W, C)``, output ``(N, H s, W s, C)``.
     """
-    _check_sizes("wdsr_a", n_blocks=n_blocks, n_filters=n_filters, expansion=expansion,
-                 channels=channels)
+    expansion = check_int(expansion, "expansion", "wdsr_a", min=1)
+    scale, n_blocks, n_filters, res_scale, channels, seed = _check_common(
+        "wdsr_a", scale, n_blocks, n_filters, res_scale, channels, seed, algorithm, init,
+        max(expansion, 1))
     wide = expansion * n_filters
 
     def block(conv, key):
@@ -206,9 +236,12 @@ def wdsr_b(scale, n_blocks=8, n_filters=32, expansion=6, low_rank=0.8, res_scale
     channels, "linear low-rank convolution") keeps the 3x3 convolution cheap.  Other
     arguments, the skip branch and the weight normalisation are as in :func:`wdsr_a`.
     """
-    _check_sizes("wdsr_b", n_blocks=n_blocks, n_filters=n_filters, expansion=expansion,
-                 channels=channels)
-    if not 0 < low_rank <= 1 or int(low_rank * n_filters) < 1:
+    expansion = check_int(expansion, "expansion", "wdsr_b", min=1)
+    scale, n_blocks, n_filters, res_scale, channels, seed = _check_common(
+        "wdsr_b", scale, n_blocks, n_filters, res_scale, channels, seed, algorithm, init,
+        max(expansion, 1))
+    low_rank = check_float(low_rank, "low_rank", "wdsr_b", min=0.0, max=1.0, min_open=True)
+    if int(low_rank * n_filters) < 1:
         raise ValueError(f"wdsr_b: low_rank must be in (0, 1] with int(low_rank * n_filters) >= 1, "
                          f"got low_rank={low_rank!r}, n_filters={n_filters}")
     wide, narrow = expansion * n_filters, int(low_rank * n_filters)
@@ -231,7 +264,9 @@ def srcnn(channels=1, f1=64, f2=32, seed=None, algorithm="auto") -> Network:
     so input and output have the same shape ``(N, H, W, C)``: patch extraction, non-linear
     mapping, reconstruction.
     """
-    _check_sizes("srcnn", channels=channels, f1=f1, f2=f2)
+    channels, f1, f2 = _check_sizes("srcnn", channels=channels, f1=f1, f2=f2)
+    seed = _check_seed(seed, "srcnn")
+    check_choice(algorithm, "algorithm", "srcnn", ALGORITHMS + ("auto",))
     return Network([Conv2D(channels, f1, 9, algorithm=algorithm, seed=_seed(seed, 0)),
                     Activation("relu"),
                     Conv2D(f1, f2, 1, algorithm=algorithm, seed=_seed(seed, 1)),
@@ -250,7 +285,12 @@ def plain_cnn(depth, n_filters=16, residual=False, channels=1, activation="relu"
     identity path of He et al. 2015 that lets the gradient reach the first layers undamped.
     Comparing ``net.named_grads()`` norms per layer for both settings shows the effect.
     """
-    _check_sizes("plain_cnn", depth=depth, n_filters=n_filters, channels=channels)
+    depth, n_filters, channels = _check_sizes("plain_cnn", depth=depth, n_filters=n_filters,
+                                              channels=channels)
+    residual = check_bool(residual, "residual", "plain_cnn")
+    check_choice(activation, "activation", "plain_cnn", sorted(ACTIVATIONS))
+    seed = _check_seed(seed, "plain_cnn")
+    check_choice(algorithm, "algorithm", "plain_cnn", ALGORITHMS + ("auto",))
     layers = [Conv2D(channels, n_filters, 3, algorithm=algorithm, seed=_seed(seed, 0))]
     for d in range(depth):
         layers += [Conv2D(n_filters, n_filters, 3, algorithm=algorithm, seed=_seed(seed, d + 1)),
@@ -269,8 +309,7 @@ SR_MODELS = {"edsr": edsr, "wdsr_a": wdsr_a, "wdsr_b": wdsr_b}
 def build_sr_model(name, scale, n_blocks=8, n_filters=32, res_scale=1.0, channels=1, seed=None,
                    algorithm="auto", init="torch") -> Network:
     """Build one of :data:`SR_MODELS` by name with the arguments they share."""
-    if name not in SR_MODELS:
-        raise ValueError(f"build_sr_model: unknown model {name!r}; choose one of "
-                         f"{sorted(SR_MODELS)}")
+    check_choice(name, "model", "build_sr_model", sorted(SR_MODELS))
+    _check_scale(scale, "build_sr_model")
     return SR_MODELS[name](scale, n_blocks=n_blocks, n_filters=n_filters, res_scale=res_scale,
                            channels=channels, seed=seed, algorithm=algorithm, init=init)

@@ -11,22 +11,34 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_array, check_float
+
 
 class Optimizer:
     """Base class: ``update(params, grads)`` steps every array in ``params`` in place."""
 
     def __init__(self, lr):
-        if not np.isfinite(lr) or lr < 0:
-            raise ValueError(f"{type(self).__name__}: lr must be a finite number >= 0, got {lr!r}")
-        self.lr = float(lr)
+        self.lr = check_float(lr, "lr", type(self).__name__, min=0.0)
         self.state: dict[int, dict] = {}
 
     def update(self, params: dict, grads: dict) -> None:
+        owner = type(self).__name__
         for k, p in params.items():
+            if k not in grads:
+                raise ValueError(f"{owner}: no gradient for parameter {k!r} (gradients for "
+                                 f"{sorted(grads)})")
             g = grads[k]
+            if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
+                raise ValueError(f"{owner}: parameter {k!r} must be a float array, got "
+                                 f"{getattr(p, 'dtype', type(p).__name__)}")
+            g = check_array(g, owner, name=f"gradient {k!r}")
             if g.shape != p.shape:
-                raise ValueError(f"{type(self).__name__}: gradient {k!r} has shape {g.shape}, "
+                raise ValueError(f"{owner}: gradient {k!r} has shape {g.shape}, "
                                  f"parameter has {p.shape}")
+            if not np.all(np.isfinite(g)):
+                # A NaN step would silently ruin the parameter (and Adam's moments) for good.
+                raise ValueError(f"{owner}: gradient {k!r} of shape {g.shape} contains NaN or "
+                                 f"inf; parameters left unchanged")
             self._step(p, g.astype(p.dtype, copy=False), self.state.setdefault(id(p), {}))
 
     def _step(self, p, g, state):
@@ -57,9 +69,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr, momentum=0.0):
         super().__init__(lr)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = check_float(momentum, "momentum", "SGD", min=0.0, max=1.0, max_open=True)
 
     def _step(self, p, g, state):
         if self.momentum:
@@ -84,10 +94,9 @@ class Adam(Optimizer):
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
-        if not (0 <= beta1 < 1 and 0 <= beta2 < 1 and eps > 0):
-            raise ValueError(f"Adam: need 0 <= beta1, beta2 < 1 and eps > 0, got beta1={beta1!r}, "
-                             f"beta2={beta2!r}, eps={eps!r}")
-        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.beta1 = check_float(beta1, "beta1", "Adam", min=0.0, max=1.0, max_open=True)
+        self.beta2 = check_float(beta2, "beta2", "Adam", min=0.0, max=1.0, max_open=True)
+        self.eps = check_float(eps, "eps", "Adam", min=0.0, min_open=True)
 
     def _step(self, p, g, state):
         if "m" not in state:

@@ -106,7 +106,7 @@ def test_batch_speed():
     ({"scale": 2, "patch": 200}, "larger"),
     ({"scale": 0, "patch": 32}, "scale"),
     ({"scale": 2, "patch": 32, "batch": 0}, "batch"),
-    ({"scale": 2, "patch": 32, "degradation": "lanczos"}, "unknown method"),
+    ({"scale": 2, "patch": 32, "degradation": "lanczos"}, "unknown degradation"),
     ({"scale": 2, "patch": 32, "min_foreground": 1.0}, "min_foreground"),
 ])
 def test_bad_arguments(slices, kwargs, match):

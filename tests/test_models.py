@@ -110,7 +110,7 @@ def test_initialisation(rng):
             np.testing.assert_allclose(layer.weight, layer.params["v"], rtol=1e-6)
     np.testing.assert_array_equal(edsr(2, 1, 4, seed=5).layers[0].params["w"],
                                   edsr(2, 1, 4, seed=5).layers[0].params["w"])
-    with pytest.raises(ValueError, match="edsr: init must be one of"):
+    with pytest.raises(ValueError, match="edsr: unknown init"):
         edsr(2, init="xavier")
 
 

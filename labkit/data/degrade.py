@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from labkit._validate import check_array
+from labkit._validate import check_array, check_choice, check_float, check_int, check_seed
 from labkit.metrics import brain_mask
 from labkit.ops.kspace import kspace_downsample
 from labkit.ops.resize import imresize, interpolation_matrix
@@ -53,9 +53,7 @@ FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
 
 def _check_scale(scale, owner: str) -> int:
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
-        raise ValueError(f"{owner}: scale must be an int >= 1, got {scale!r}")
-    return int(scale)
+    return check_int(scale, "scale", owner, min=1)
 
 
 def _check_images(img, owner: str) -> np.ndarray:
@@ -63,6 +61,8 @@ def _check_images(img, owner: str) -> np.ndarray:
     if x.ndim not in (2, 3):
         raise ValueError(f"{owner}: expected an image (H, W) or a batch (N, H, W), got shape "
                          f"{x.shape}")
+    if x.size == 0:
+        raise ValueError(f"{owner}: empty input of shape {x.shape}")
     return x
 
 
@@ -95,7 +95,7 @@ def crop_to_multiple(img, scale: int) -> np.ndarray:
 
 def gaussian_sigma(scale: int) -> float:
     """Standard deviation (HR pixels) of the ``"gaussian"`` PSF: FWHM = scale, ``0.4247 * scale``."""
-    return scale * FWHM_TO_SIGMA
+    return check_int(scale, "scale", "gaussian_sigma", min=1) * FWHM_TO_SIGMA
 
 
 def _gaussian_downsample(x: np.ndarray, scale: int) -> np.ndarray:
@@ -107,8 +107,10 @@ def _gaussian_downsample(x: np.ndarray, scale: int) -> np.ndarray:
     # interpolation_matrix evaluates the kernel at (c_i - k) for LR centres c_i = s*i + (s-1)/2,
     # normalises rows and mirrors borders: blur + decimation on imresize's grid, in one matrix.
     h, w = x.shape[-2:]
-    m_h = interpolation_matrix(h, h // scale, 1.0 / scale, psf, 6 * sigma, antialias=False)
-    m_w = interpolation_matrix(w, w // scale, 1.0 / scale, psf, 6 * sigma, antialias=False)
+    m_h = interpolation_matrix(h, h // scale, 1.0 / scale, psf, 6 * sigma, antialias=False,
+                               owner="degrade")
+    m_w = interpolation_matrix(w, w // scale, 1.0 / scale, psf, 6 * sigma, antialias=False,
+                               owner="degrade")
     return m_h.astype(x.dtype) @ x @ m_w.T.astype(x.dtype)
 
 
@@ -127,14 +129,17 @@ def add_rician_noise(img, snr: float, seed=None) -> np.ndarray:
     -------
     ndarray, same shape and dtype; non-negative.
     """
-    x = _check_images(img, "add_rician_noise")
-    if not np.isscalar(snr) or not np.isfinite(snr) or snr <= 0:
-        raise ValueError(f"add_rician_noise: snr must be a positive number, got {snr!r}")
+    return _rician(_check_images(img, "add_rician_noise"),
+                   check_float(snr, "snr", "add_rician_noise", min=0.0, min_open=True),
+                   check_seed(seed, "seed", "add_rician_noise"), "add_rician_noise")
+
+
+def _rician(x, snr, seed, owner):
     batch = x.reshape((-1,) + x.shape[-2:])
     mask = brain_mask(batch)
     counts = mask.sum(axis=(1, 2))
     if np.any(counts == 0):
-        raise ValueError(f"add_rician_noise: image(s) {np.flatnonzero(counts == 0).tolist()} of "
+        raise ValueError(f"{owner}: image(s) {np.flatnonzero(counts == 0).tolist()} of "
                          f"the batch {x.shape} have no foreground; SNR is undefined")
     mean_fg = np.where(mask, batch, 0).sum(axis=(1, 2)) / counts
     sigma = (mean_fg / snr)[:, None, None]
@@ -170,8 +175,10 @@ def degrade(hr, scale: int, method: str = "bicubic", noise_snr: float | None = N
     owner = "degrade"
     x = _check_images(hr, owner)
     scale = _check_scale(scale, owner)
-    if method not in DEGRADATIONS:
-        raise ValueError(f"{owner}: unknown method {method!r}; choose one of {list(DEGRADATIONS)}")
+    check_choice(method, "method", owner, DEGRADATIONS)
+    if noise_snr is not None:
+        noise_snr = check_float(noise_snr, "noise_snr", owner, min=0.0, min_open=True)
+    seed = check_seed(seed, "seed", owner)
     h, w = x.shape[-2:]
     if h % scale or w % scale:
         raise ValueError(f"{owner}: image size {(h, w)} (shape {x.shape}) is not divisible by scale "
@@ -184,5 +191,5 @@ def degrade(hr, scale: int, method: str = "bicubic", noise_snr: float | None = N
     else:
         lr = _gaussian_downsample(x, scale)
     if noise_snr is not None:
-        lr = add_rician_noise(lr, noise_snr, seed=seed)
+        lr = _rician(lr, noise_snr, seed, owner)
     return lr

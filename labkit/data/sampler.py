@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.data.degrade import crop_to_multiple, degrade
+from labkit._validate import (check_alloc, check_array, check_bool, check_choice, check_float,
+                              check_int, check_seed)
+from labkit.data.degrade import DEGRADATIONS, crop_to_multiple, degrade
 from labkit.metrics import brain_mask
 
 __all__ = ["PatchSampler"]
@@ -66,18 +68,25 @@ class PatchSampler:
                  degradation: str = "bicubic", augment: bool = True, seed: int = 0,
                  min_foreground: float = 0.0, max_redraws: int = 20):
         owner = "PatchSampler"
-        hr = np.asarray(hr_slices)
+        hr = check_array(hr_slices, owner, name="hr_slices", finite=True)
         if hr.ndim == 2:
             hr = hr[None]
         if hr.ndim != 3 or hr.shape[0] < 1:
             raise ValueError(f"{owner}: expected hr_slices of shape (N, H, W), got {hr.shape}")
-        for name, v in (("scale", scale), ("patch", patch), ("batch", batch)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{owner}: {name} must be a positive int, got {v!r}")
+        scale = check_int(scale, "scale", owner, min=1)
+        patch = check_int(patch, "patch", owner, min=1)
+        batch = check_int(batch, "batch", owner, min=1)
         if patch % scale:
             raise ValueError(f"{owner}: patch {patch} is not divisible by scale {scale}")
-        if not 0 <= min_foreground < 1:
-            raise ValueError(f"{owner}: min_foreground must be in [0, 1), got {min_foreground!r}")
+        check_choice(degradation, "degradation", owner, DEGRADATIONS)
+        augment = check_bool(augment, "augment", owner)
+        seed = check_seed(seed, "seed", owner)
+        min_foreground = check_float(min_foreground, "min_foreground", owner, min=0.0, max=1.0,
+                                     max_open=True)
+        max_redraws = check_int(max_redraws, "max_redraws", owner, min=0)
+        check_alloc((batch, patch, patch), owner, "HR batch", 4)
+        if min(hr.shape[1:]) < scale:
+            raise ValueError(f"{owner}: images {hr.shape[1:]} are smaller than scale {scale}")
         hr = crop_to_multiple(hr.astype(np.float32, copy=False), scale)
         if patch > min(hr.shape[1:]):
             raise ValueError(f"{owner}: patch {patch} is larger than the images {hr.shape[1:]}")

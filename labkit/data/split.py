@@ -22,6 +22,7 @@ import functools
 
 import numpy as np
 
+from labkit._validate import check_choice, check_int
 from labkit.data.degrade import DEGRADATIONS, crop_to_multiple, degrade
 from labkit.data.volumes import load_volume
 from labkit.metrics import psnr, ssim
@@ -87,6 +88,13 @@ def lr_hr_pairs(hr, scale: int, degradation: str = "bicubic", noise_snr=None, se
     hr : ndarray, shape (..., s * (H // s), s * (W // s))
         The cropped reference (a view of the input).
     """
+    owner = "lr_hr_pairs"
+    scale = check_int(scale, "scale", owner, min=1)
+    check_choice(degradation, "degradation", owner, DEGRADATIONS)
+    hr = np.asarray(hr)
+    if hr.ndim not in (2, 3) or min(hr.shape[-2:], default=0) < scale:
+        raise ValueError(f"{owner}: expected (H, W) or (N, H, W) images of at least "
+                         f"{scale} x {scale} pixels, got shape {hr.shape}")
     hr = crop_to_multiple(hr, scale)
     return degrade(hr, scale, method=degradation, noise_snr=noise_snr, seed=seed), hr
 
@@ -112,9 +120,13 @@ def bicubic_baseline(scale: int, degradation: str = "bicubic", split: dict | Non
         ``"psnr"``, ``"ssim"`` (means over slices, floats), ``"psnr_per_slice"``,
         ``"ssim_per_slice"`` (``(n_test,)`` arrays), ``"scale"``, ``"degradation"``.
     """
-    if degradation not in DEGRADATIONS:
-        raise ValueError(f"bicubic_baseline: unknown degradation {degradation!r}; choose one of "
-                         f"{list(DEGRADATIONS)}")
+    owner = "bicubic_baseline"
+    scale = check_int(scale, "scale", owner, min=1)
+    check_choice(degradation, "degradation", owner, DEGRADATIONS)
+    if split is not None and (not isinstance(split, dict) or "test" not in split):
+        raise ValueError(f"{owner}: split must be a dict with a 'test' array (as mni_sr_split() "
+                         f"returns), got {type(split).__name__}"
+                         f"{' with keys ' + str(sorted(split)) if isinstance(split, dict) else ''}")
     test = (split if split is not None else mni_sr_split())["test"]
     lr, hr = lr_hr_pairs(test, scale, degradation)
     sr = imresize(lr, output_shape=hr.shape[-2:], method="bicubic")

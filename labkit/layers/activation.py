@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from labkit._validate import check_choice, check_float
 from labkit.layers.base import Layer
 from labkit.ops.activations import ACTIVATIONS
 
@@ -17,16 +18,15 @@ class Activation(Layer):
 
     def __init__(self, name, **kw):
         super().__init__()
-        if name not in ACTIVATIONS:
-            raise ValueError(f"Activation: unknown name {name!r}; choose one of "
-                             f"{sorted(ACTIVATIONS)}")
+        check_choice(name, "name", "Activation", sorted(ACTIVATIONS))
         allowed = _KEYWORDS.get(name, {})
         unknown = set(kw) - set(allowed)
         if unknown:
             raise ValueError(f"Activation({name!r}): unexpected keyword(s) {sorted(unknown)}; "
                              f"accepted: {sorted(allowed) or 'none'}")
         self.name = name
-        self.kw = {**allowed, **{k: float(v) for k, v in kw.items()}}
+        self.kw = {**allowed, **{k: check_float(v, k, f"Activation({name!r})")
+                                     for k, v in kw.items()}}
         self.f, self.df = ACTIVATIONS[name]
 
     def get_config(self):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_alloc, check_float, check_float_dtype, check_int
 from labkit.layers.base import Layer
 from labkit.ops.batchnorm import batchnorm_backward, batchnorm_forward_eval, batchnorm_forward_train
 
@@ -19,14 +20,12 @@ class BatchNorm(Layer):
 
     def __init__(self, channels, momentum=0.1, eps=1e-5, dtype=np.float32):
         super().__init__()
-        if not isinstance(channels, (int, np.integer)) or channels < 1:
-            raise ValueError(f"BatchNorm: channels must be a positive int, got {channels!r}")
-        if not 0.0 <= momentum <= 1.0 or eps <= 0:
-            raise ValueError(f"BatchNorm: need 0 <= momentum <= 1 and eps > 0, got momentum="
-                             f"{momentum!r}, eps={eps!r}")
-        self.channels = int(channels)
-        self.momentum = float(momentum)
-        self.eps = float(eps)
+        self.channels = check_int(channels, "channels", "BatchNorm", min=1)
+        self.momentum = check_float(momentum, "momentum", "BatchNorm", min=0.0, max=1.0)
+        self.eps = check_float(eps, "eps", "BatchNorm", min=0.0, min_open=True)
+        dtype = check_float_dtype(dtype, "BatchNorm")
+        check_alloc((self.channels,), "BatchNorm", "parameter")
+        channels = self.channels
         self.params["gamma"] = np.ones(channels, dtype=dtype)
         self.params["beta"] = np.zeros(channels, dtype=dtype)
         self.buffers["running_mean"] = np.zeros(channels, dtype=dtype)
@@ -45,6 +44,10 @@ class BatchNorm(Layer):
             if m < 2:
                 raise ValueError(f"{self!r}: training needs more than one value per channel, "
                                  f"got input shape {x.shape}")
+            if not np.all(np.isfinite(x)):
+                # One NaN would poison running_mean/running_var for good: refuse it first.
+                raise ValueError(f"{self!r}: training input of shape {x.shape} contains NaN or "
+                                 f"inf; the running statistics are left unchanged")
             y, mean, var, self.cache = batchnorm_forward_train(x, gamma, beta, self.eps)
             mom, rm, rv = self.momentum, self.buffers["running_mean"], self.buffers["running_var"]
             rm[...] = (1 - mom) * rm + mom * mean

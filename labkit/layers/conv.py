@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit._validate import as_pair
+from labkit._validate import (as_pair, check_alloc, check_bool, check_choice, check_float_dtype,
+                              check_int, check_seed)
 from labkit.layers.base import Layer
-from labkit.ops.conv import ALGORITHMS, check_conv_args, conv2d_backward, conv2d_forward, resolve_padding
+from labkit.ops.conv import ALGORITHMS, conv2d_backward, conv2d_forward
+from labkit.ops.geometry import check_conv_args, check_padding_spec, output_hw, resolve_padding
 
 
 class Conv2D(Layer):
@@ -35,43 +37,35 @@ class Conv2D(Layer):
                  bias=True, algorithm="auto", seed=None, weight_norm=False, dtype=np.float32):
         super().__init__()
         name = "Conv2D"
-        for label, v in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name}: {label} must be a positive int, got {v!r}")
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
-        self.kernel_size = as_pair(kernel_size, "kernel_size", name)
-        self.stride = as_pair(stride, "stride", name)
-        if min(self.kernel_size) < 1:
-            raise ValueError(f"{name}: kernel_size must be >= 1, got {kernel_size!r}")
-        if min(self.stride) < 1:
-            raise ValueError(f"{name}: stride must be >= 1, got {stride!r}")
-        # Validate the padding spec now (with a dummy size) so mistakes surface at construction.
-        resolve_padding(padding, self.kernel_size, self.stride, self.kernel_size, name)
-        self.padding = padding if isinstance(padding, str) else (
-            int(padding) if np.isscalar(padding) else tuple(int(p) for p in padding))
-        if algorithm not in ALGORITHMS + ("auto",):
-            raise ValueError(f"{name}: algorithm must be one of {ALGORITHMS + ('auto',)}, "
-                             f"got {algorithm!r}")
+        self.in_channels = check_int(in_channels, "in_channels", name, min=1)
+        self.out_channels = check_int(out_channels, "out_channels", name, min=1)
+        self.kernel_size = as_pair(kernel_size, "kernel_size", name, min=1)
+        self.stride = as_pair(stride, "stride", name, min=1)
+        # Validate the padding spec now so mistakes surface at construction.
+        spec = check_padding_spec(padding, name)
+        self.padding = spec if isinstance(spec, str) or not np.isscalar(padding) else spec[0]
+        self.algorithm = check_choice(algorithm, "algorithm", name, ALGORITHMS + ("auto",))
         if algorithm == "winograd" and (self.kernel_size != (3, 3) or self.stride != (1, 1)):
             raise ValueError(f"{name}: algorithm='winograd' needs a 3x3 kernel with stride 1, got "
                              f"kernel {self.kernel_size} and stride {self.stride}")
-        self.algorithm = algorithm
-        self.use_bias = bool(bias)
-        self.weight_norm = bool(weight_norm)
-        self.seed = seed
+        self.use_bias = check_bool(bias, "bias", name)
+        self.weight_norm = check_bool(weight_norm, "weight_norm", name)
+        self.seed = check_seed(seed, "seed", name)
+        dtype = check_float_dtype(dtype, name)
+        check_alloc((*self.kernel_size, self.in_channels, self.out_channels), name,
+                    "weight", np.dtype(dtype).itemsize)
 
         kh, kw = self.kernel_size
         rng = np.random.default_rng(seed)
-        w = rng.normal(0.0, np.sqrt(2.0 / (kh * kw * in_channels)),
-                       size=(kh, kw, in_channels, out_channels)).astype(dtype)
+        w = rng.normal(0.0, np.sqrt(2.0 / (kh * kw * self.in_channels)),
+                       size=(kh, kw, self.in_channels, self.out_channels)).astype(dtype)
         if self.weight_norm:
             self.params["v"] = w
             self.params["g"] = np.sqrt((w.astype(np.float64) ** 2).sum(axis=(0, 1, 2))).astype(dtype)
         else:
             self.params["w"] = w
         if self.use_bias:
-            self.params["b"] = np.zeros(out_channels, dtype=dtype)
+            self.params["b"] = np.zeros(self.out_channels, dtype=dtype)
 
     def get_config(self):
         cfg = dict(in_channels=self.in_channels, out_channels=self.out_channels,
@@ -102,10 +96,8 @@ class Conv2D(Layer):
 
     def output_shape(self, input_shape):
         n, h, w, _ = input_shape
-        (t, b), (l, r) = self.pads_for((h, w))
-        kh, kw = self.kernel_size
-        return (n, (h + t + b - kh) // self.stride[0] + 1, (w + l + r - kw) // self.stride[1] + 1,
-                self.out_channels)
+        ho, wo = output_hw((h, w), self.kernel_size, self.stride, self.pads_for((h, w)))
+        return n, ho, wo, self.out_channels
 
     def algorithm_for(self, x_shape, pads, dtype) -> str:
         if self.algorithm != "auto":

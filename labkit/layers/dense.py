@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_alloc, check_bool, check_float_dtype, check_int, check_seed
 from labkit.layers.base import Layer
 
 
@@ -15,17 +16,18 @@ class Dense(Layer):
 
     def __init__(self, in_features, out_features, bias=True, seed=None, dtype=np.float32):
         super().__init__()
-        for label, v in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"Dense: {label} must be a positive int, got {v!r}")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
-        self.use_bias = bool(bias)
+        self.in_features = check_int(in_features, "in_features", "Dense", min=1)
+        self.out_features = check_int(out_features, "out_features", "Dense", min=1)
+        self.use_bias = check_bool(bias, "bias", "Dense")
+        seed = check_seed(seed, "seed", "Dense")
+        dtype = check_float_dtype(dtype, "Dense")
+        check_alloc((self.in_features, self.out_features), "Dense", "weight",
+                    np.dtype(dtype).itemsize)
         rng = np.random.default_rng(seed)
-        self.params["w"] = rng.normal(0, np.sqrt(2.0 / in_features),
-                                      size=(in_features, out_features)).astype(dtype)
+        self.params["w"] = rng.normal(0, np.sqrt(2.0 / self.in_features),
+                                      size=(self.in_features, self.out_features)).astype(dtype)
         if self.use_bias:
-            self.params["b"] = np.zeros(out_features, dtype=dtype)
+            self.params["b"] = np.zeros(self.out_features, dtype=dtype)
 
     def get_config(self):
         return dict(in_features=self.in_features, out_features=self.out_features, bias=self.use_bias)

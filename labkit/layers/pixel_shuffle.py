@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_choice, check_int
 from labkit.layers.base import Layer
 from labkit.ops.pixel_shuffle import ORDERS, pixel_shuffle, pixel_unshuffle
 
@@ -13,10 +14,8 @@ class PixelShuffle(Layer):
 
     def __init__(self, scale, order="torch"):
         super().__init__()
-        if not isinstance(scale, (int, np.integer)) or isinstance(scale, bool) or scale < 1:
-            raise ValueError(f"PixelShuffle: scale must be a positive int, got {scale!r}")
-        if order not in ORDERS:
-            raise ValueError(f"PixelShuffle: order must be one of {ORDERS}, got {order!r}")
+        scale = check_int(scale, "scale", "PixelShuffle", min=1)
+        check_choice(order, "order", "PixelShuffle", ORDERS)
         self.scale = int(scale)
         self.order = order
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labkit._validate import as_pair
+from labkit._validate import as_pair, check_choice
 from labkit.layers.base import Layer
 from labkit.ops import pooling as P
 from labkit.ops import pooling_numba as PN
@@ -16,20 +16,16 @@ class _Pool2D(Layer):
     def __init__(self, size, stride=None, padding=0, backend="numba"):
         super().__init__()
         name = type(self).__name__
-        if backend not in BACKENDS:
-            raise ValueError(f"{name}: backend must be one of {BACKENDS}, got {backend!r}")
+        check_choice(backend, "backend", name, BACKENDS)
         # numba: one parallel pass over the output; numpy: the strided-view version to read.
         self.backend = backend
         module = PN if backend == "numba" else P
         self._forward = getattr(module, f"{self.kind}pool_forward")
         self._backward = getattr(module, f"{self.kind}pool_backward")
-        self.size = as_pair(size, "size", name)
-        self.stride = self.size if stride is None else as_pair(stride, "stride", name)
-        self.padding = as_pair(padding, "padding", name)
-        if min(self.size) < 1 or min(self.stride) < 1:
-            raise ValueError(f"{name}: size and stride must be >= 1, got size {size!r}, "
-                             f"stride {stride!r}")
-        if min(self.padding) < 0 or self.padding[0] >= self.size[0] or self.padding[1] >= self.size[1]:
+        self.size = as_pair(size, "size", name, min=1)
+        self.stride = self.size if stride is None else as_pair(stride, "stride", name, min=1)
+        self.padding = as_pair(padding, "padding", name, min=0)
+        if self.padding[0] >= self.size[0] or self.padding[1] >= self.size[1]:
             raise ValueError(f"{name}: padding must satisfy 0 <= padding < size, got padding "
                              f"{padding!r} with size {size!r}")
 

@@ -487,9 +487,11 @@ def maxpool_forward_numba(x, kh, kw, sh, sw, pt, pl, y, arg):
                     src = x[n, p, q]
                     tap = u * kw + v
                     for cc in range(c):
-                        # strict '>' keeps the first maximum, like numpy's argmax (NaN aside)
-                        if src[cc] > best[cc]:
-                            best[cc] = src[cc]
+                        # strict '>' keeps the first maximum, like numpy's argmax; a NaN
+                        # wins over any number and the first NaN stays (argmax does the same)
+                        val = src[cc]
+                        if val > best[cc] or (val != val and best[cc] == best[cc]):
+                            best[cc] = val
                             idx[cc] = tap
 
 

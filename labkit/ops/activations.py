@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_array
+
+
+def _float(x, owner):
+    # Integer input is computed in float (logistic(0) is 0.5, not 0); strings are refused.
+    return x if isinstance(x, np.ndarray) and x.dtype.kind == "f" else check_array(x, owner)
+
 # Klambauer et al. 2017, "Self-Normalizing Neural Networks".
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -16,6 +23,7 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 def linear(x):
     """:math:`f(x) = x`."""
+    x = _float(x, "linear")
     return x.copy()
 
 
@@ -25,6 +33,7 @@ def d_linear(x, y):
 
 def relu(x):
     """:math:`f(x) = \\max(0, x)`."""
+    x = _float(x, "relu")
     return np.maximum(x, 0)
 
 
@@ -35,6 +44,7 @@ def d_relu(x, y):
 
 def leaky(x, alpha=0.1):
     """:math:`f(x) = x` for :math:`x > 0`, else :math:`\\alpha x`."""
+    x = _float(x, "leaky")
     return np.where(x > 0, x, alpha * x)
 
 
@@ -44,6 +54,7 @@ def d_leaky(x, y, alpha=0.1):
 
 def elu(x, alpha=1.0):
     """:math:`f(x) = x` for :math:`x > 0`, else :math:`\\alpha (e^x - 1)` (Clevert et al. 2016)."""
+    x = _float(x, "elu")
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
 
@@ -53,6 +64,7 @@ def d_elu(x, y, alpha=1.0):
 
 def selu(x):
     """:math:`f(x) = \\lambda x` for :math:`x > 0`, else :math:`\\lambda \\alpha (e^x - 1)`."""
+    x = _float(x, "selu")
     return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
 
 
@@ -62,6 +74,7 @@ def d_selu(x, y):
 
 def logistic(x):
     """:math:`\\sigma(x) = 1 / (1 + e^{-x})`, evaluated without overflow for large ``|x|``."""
+    x = _float(x, "logistic")
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
 
@@ -72,6 +85,7 @@ def d_logistic(x, y):
 
 def tanh(x):
     """:math:`f(x) = \\tanh x`."""
+    x = _float(x, "tanh")
     return np.tanh(x)
 
 
@@ -81,6 +95,7 @@ def d_tanh(x, y):
 
 def softplus(x):
     """:math:`f(x) = \\log(1 + e^x)`, computed as ``logaddexp(0, x)`` to avoid overflow."""
+    x = _float(x, "softplus")
     return np.logaddexp(0, x).astype(x.dtype)
 
 

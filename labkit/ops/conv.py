@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import as_pair, check_array, check_choice
+
 # The geometry (padding rules, output sizes, argument checks) lives in labkit.ops.geometry so
 # that this module, im2col and winograd all import it from below; it is re-exported here
 # because notebooks and tests import these names from labkit.ops.conv.
@@ -103,23 +105,42 @@ def conv2d_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (0, 0)),
     if not isinstance(algorithm, str) or algorithm not in table:
         raise ValueError(f"conv2d_forward: unknown algorithm {algorithm!r}; "
                          f"choose one of {sorted(table)}")
+    x = check_array(x, "conv2d_forward", name="input")
+    w = check_array(w, "conv2d_forward", name="weights")
+    check_conv_args(x, w, stride, pads, "conv2d_forward")
+    if b is not None and np.shape(b) != (w.shape[3],):
+        raise ValueError(f"conv2d_forward: bias must have shape {(w.shape[3],)}, "
+                         f"got {np.shape(b)}")
     y, cache = table[algorithm][0](x, w, b, stride, pads)
     return y, (algorithm, cache)
 
 
 def conv2d_backward(dy, cache):
     """Convolution backward matching :func:`conv2d_forward`; returns ``(dx, dw, db)``."""
-    algorithm, inner = cache
-    return _TABLE[algorithm][1](dy, inner)
+    try:
+        algorithm, inner = cache
+        fn = _TABLE[algorithm][1]
+    except (TypeError, ValueError, KeyError):
+        raise ValueError("conv2d_backward: cache must be the second value conv2d_forward "
+                         "returned; call conv2d_forward first") from None
+    return fn(dy, inner)
 
 
 def conv2d(x, w, b=None, stride=(1, 1), padding="valid", algorithm: str = "im2col"):
     """Convenience forward for notebooks: padding spec as in :func:`resolve_padding`."""
-    x = np.asarray(x)
-    w = np.asarray(w)
+    owner = "conv2d"
+    x = check_array(x, owner, name="input")
+    w = check_array(w, owner, name="weights")
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"conv2d: expected x (N, H, W, C) and w (kh, kw, C_in, C_out), "
                          f"got {x.shape} and {w.shape}")
-    stride = (stride, stride) if np.isscalar(stride) else tuple(stride)
-    pads = resolve_padding(padding, w.shape[:2], stride, x.shape[1:3], "conv2d")
+    stride = as_pair(stride, "stride", owner, min=1)
+    check_choice(algorithm, "algorithm", owner, ALGORITHMS)
+    pads = resolve_padding(padding, w.shape[:2], stride, x.shape[1:3], owner)
+    check_conv_args(x, w, stride, pads, owner)
+    if b is not None:
+        b = check_array(b, owner, name="bias")
+        if b.shape != (w.shape[3],):
+            raise ValueError(f"conv2d: bias must have shape {(w.shape[3],)} (one per output "
+                             f"channel), got {b.shape}")
     return conv2d_forward(x, w, b, stride, pads, algorithm)[0]

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from labkit._validate import check_array
+from labkit._validate import check_alloc, check_array, check_float, check_int, check_seed
 from labkit.ops.resize import interpolation_matrix
 
 __all__ = [
@@ -65,8 +65,7 @@ def gaussian_blur(img, sigma: float) -> np.ndarray:
     one, and applied separably as one matrix per axis (borders mirrored, as in ``imresize``).
     """
     x = _images(img, "gaussian_blur")
-    if not np.isscalar(sigma) or not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"gaussian_blur: sigma must be a number >= 0, got {sigma!r}")
+    sigma = check_float(sigma, "sigma", "gaussian_blur", min=0.0)
     if sigma == 0:
         return x.copy()
 
@@ -74,17 +73,18 @@ def gaussian_blur(img, sigma: float) -> np.ndarray:
         return np.exp(-0.5 * (u / sigma) ** 2) * (np.abs(u) <= 3 * sigma)
 
     h, w = x.shape[-2:]
-    m_h = interpolation_matrix(h, h, 1.0, psf, 6 * sigma, antialias=False).astype(x.dtype)
-    m_w = interpolation_matrix(w, w, 1.0, psf, 6 * sigma, antialias=False).astype(x.dtype)
+    m_h = interpolation_matrix(h, h, 1.0, psf, 6 * sigma, antialias=False,
+                               owner="gaussian_blur").astype(x.dtype)
+    m_w = interpolation_matrix(w, w, 1.0, psf, 6 * sigma, antialias=False,
+                               owner="gaussian_blur").astype(x.dtype)
     return m_h @ x @ m_w.T
 
 
 def add_gaussian_noise(img, sigma: float, seed=None) -> np.ndarray:
     """``img + n`` with ``n ~ N(0, sigma^2)`` independent per pixel (``default_rng(seed)``)."""
     x = _images(img, "add_gaussian_noise")
-    if not np.isscalar(sigma) or not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"add_gaussian_noise: sigma must be a number >= 0, got {sigma!r}")
-    rng = np.random.default_rng(seed)
+    sigma = check_float(sigma, "sigma", "add_gaussian_noise", min=0.0)
+    rng = np.random.default_rng(check_seed(seed, "seed", "add_gaussian_noise"))
     return (x + sigma * rng.standard_normal(x.shape)).astype(x.dtype, copy=False)
 
 
@@ -96,8 +96,7 @@ def shift(img, dy: int = 0, dx: int = 0) -> np.ndarray:
     """
     x = _images(img, "shift")
     for name, v in (("dy", dy), ("dx", dx)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise ValueError(f"shift: {name} must be an int, got {v!r}")
+        check_int(v, name, "shift")
     h, w = x.shape[-2:]
     if abs(dy) >= h or abs(dx) >= w:
         raise ValueError(f"shift: shift {(dy, dx)} is as large as the image {(h, w)}")
@@ -110,9 +109,8 @@ def shift(img, dy: int = 0, dx: int = 0) -> np.ndarray:
 def adjust_contrast(img, gain: float = 1.0, offset: float = 0.0) -> np.ndarray:
     """``mean + gain * (x - mean) + offset``, with the mean taken per 2-D image."""
     x = _images(img, "adjust_contrast")
-    for name, v in (("gain", gain), ("offset", offset)):
-        if not np.isscalar(v) or not np.isfinite(v):
-            raise ValueError(f"adjust_contrast: {name} must be a finite number, got {v!r}")
+    gain = check_float(gain, "gain", "adjust_contrast")
+    offset = check_float(offset, "offset", "adjust_contrast")
     m = x.mean(axis=(-2, -1), keepdims=True)
     return (m + gain * (x - m) + offset).astype(x.dtype, copy=False)
 
@@ -123,6 +121,8 @@ def dct_matrix(n: int = 8) -> np.ndarray:
     .. math:: D_{k i} = \\alpha_k \\cos\\frac{\\pi (2 i + 1) k}{2 n}, \\quad
               \\alpha_0 = \\sqrt{1/n},\\ \\alpha_{k>0} = \\sqrt{2/n}
     """
+    n = check_int(n, "n", "dct_matrix", min=1)
+    check_alloc((n, n), "dct_matrix", "matrix")
     k = np.arange(n)[:, None]
     i = np.arange(n)[None, :]
     d = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * math.sqrt(2.0 / n)
@@ -146,10 +146,8 @@ def jpeg_like(img, quality: float = 50, data_range: float = 1.0) -> np.ndarray:
     padded by edge replication and cropped back.
     """
     x = _images(img, "jpeg_like")
-    if not np.isscalar(quality) or not 1 <= quality <= 100:
-        raise ValueError(f"jpeg_like: quality must be in [1, 100], got {quality!r}")
-    if not np.isscalar(data_range) or not np.isfinite(data_range) or data_range <= 0:
-        raise ValueError(f"jpeg_like: data_range must be a positive number, got {data_range!r}")
+    quality = check_float(quality, "quality", "jpeg_like", min=1.0, max=100.0)
+    data_range = check_float(data_range, "data_range", "jpeg_like", min=0.0, min_open=True)
     h, w = x.shape[-2:]
     ph, pw = (-h) % 8, (-w) % 8
     batch = x.reshape((-1, h, w)).astype(np.float64) * (255.0 / data_range) - 128.0

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.ops.conv import conv2d
+from labkit._validate import as_pair, check_array, check_choice, check_float, check_int
+from labkit.ops.conv import conv2d_forward
+from labkit.ops.geometry import check_window, resolve_padding
 
 __all__ = ["KERNELS", "classic_kernel", "filter2d", "gaussian_kernel"]
 
@@ -32,8 +34,8 @@ def gaussian_kernel(size: int = 5, sigma: float = 1.0) -> np.ndarray:
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1 \
             or size % 2 == 0:
         raise ValueError(f"gaussian_kernel: size must be an odd int >= 1, got {size!r}")
-    if not (np.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"gaussian_kernel: sigma must be > 0, got {sigma!r}")
+    check_int(size, "size", "gaussian_kernel", min=1, max=10001)
+    sigma = check_float(sigma, "sigma", "gaussian_kernel", min=0.0, min_open=True)
     t = np.arange(size) - size // 2
     g = np.exp(-(t[:, None] ** 2 + t[None, :] ** 2) / (2.0 * sigma ** 2))
     return g / g.sum()
@@ -56,9 +58,7 @@ KERNELS: dict[str, np.ndarray] = {
 
 def classic_kernel(name: str) -> np.ndarray:
     """A copy of the kernel called ``name`` (one of :data:`KERNELS`)."""
-    if name not in KERNELS:
-        raise ValueError(f"classic_kernel: unknown kernel {name!r}; "
-                         f"choose one of {sorted(KERNELS)}")
+    check_choice(name, "name", "classic_kernel", sorted(KERNELS))
     return KERNELS[name].copy()
 
 
@@ -77,10 +77,18 @@ def filter2d(img, kernel, stride=1, padding="same") -> np.ndarray:
     -------
     ndarray, shape (Ho, Wo), float64
     """
-    k = classic_kernel(kernel) if isinstance(kernel, str) else np.asarray(kernel, dtype=np.float64)
-    x = np.asarray(img, dtype=np.float64)
+    owner = "filter2d"
+    if isinstance(kernel, str):
+        check_choice(kernel, "kernel", owner, sorted(KERNELS))
+        k = KERNELS[kernel]
+    else:
+        k = check_array(kernel, owner, name="kernel", finite=True).astype(np.float64, copy=False)
+    x = check_array(img, owner, name="image").astype(np.float64, copy=False)
     if x.ndim != 2 or k.ndim != 2:
         raise ValueError(f"filter2d: expected a 2-D image and a 2-D kernel, got shapes "
                          f"{np.shape(img)} and {k.shape}")
-    return conv2d(x[None, :, :, None], k[:, :, None, None], stride=stride,
-                  padding=padding)[0, :, :, 0]
+    stride = as_pair(stride, "stride", owner, min=1)
+    pads = resolve_padding(padding, k.shape, stride, x.shape, owner)
+    check_window(x.shape, k.shape, stride, pads, owner, "kernel", x.shape)
+    return conv2d_forward(x[None, :, :, None], k[:, :, None, None], None, stride, pads,
+                          "im2col")[0][0, :, :, 0]

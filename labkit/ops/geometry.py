@@ -106,6 +106,17 @@ def unpad_nhwc(x: np.ndarray, pads: Pads) -> np.ndarray:
     return x[:, t:x.shape[1] - b, l:x.shape[2] - r, :]
 
 
+def check_pads(pads, owner: str) -> Pads:
+    """Explicit pads ``((top, bottom), (left, right))`` of ints >= 0 (bools refused)."""
+    try:
+        (t, b), (l, r) = pads
+        t, b, l, r = (check_int(v, "pads", owner, min=0) for v in (t, b, l, r))
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: pads must be ((top, bottom), (left, right)) with ints >= 0, "
+                         f"got {pads!r}") from None
+    return (t, b), (l, r)
+
+
 def check_window(in_hw, kernel, stride, pads: Pads, owner: str, what: str = "kernel",
                  x_shape=None) -> tuple[int, int]:
     """Refuse stride < 1, a window < 1 or one larger than the padded input; return ``(Ho, Wo)``."""
@@ -135,5 +146,6 @@ def check_conv_args(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pads:
     if x.shape[3] != w.shape[2]:
         raise ValueError(f"{owner}: input has {x.shape[3]} channels but the weights expect "
                          f"{w.shape[2]} (input {x.shape}, weights {w.shape})")
-    stride = tuple(check_int(s, "stride", owner) for s in stride)
+    stride = as_pair(stride, "stride", owner)
+    pads = check_pads(pads, owner)
     return check_window(x.shape[1:3], w.shape[:2], stride, pads, owner, "kernel", x.shape)

@@ -27,7 +27,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from labkit.ops.geometry import Pads, check_conv_args, output_hw, pad_nhwc, unpad_nhwc
+from labkit._validate import as_pair, check_array, check_int
+from labkit.ops.geometry import (NO_PADS, Pads, check_conv_args, check_window, output_hw, pad_nhwc,
+                                 unpad_nhwc)
+
+
+def _check_shape4(shape, owner: str) -> tuple[int, int, int, int]:
+    if isinstance(shape, (str, bytes)) or np.ndim(shape) != 1 or len(shape) != 4:
+        raise ValueError(f"{owner}: x_shape must be (N, H, W, C), got {shape!r}")
+    return tuple(check_int(v, "x_shape", owner, min=0) for v in shape)
 
 
 def sliding_windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
@@ -50,6 +58,10 @@ def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int] = (1,
     Row ``(n, i, j)`` holds the window whose top-left corner is ``(i * sh, j * sw)``, read in
     ``(u, v, c)`` order, which matches ``w.reshape(kh * kw * C_in, C_out)``.
     """
+    x = check_array(x, "im2col", ndim=4)
+    kernel = as_pair(kernel, "kernel", "im2col", min=1)
+    stride = as_pair(stride, "stride", "im2col", min=1)
+    check_window(x.shape[1:3], kernel, stride, NO_PADS, "im2col", "kernel", x.shape)
     win = sliding_windows(x, kernel, stride)
     n, ho, wo, kh, kw, c = win.shape
     return win.reshape(n * ho * wo, kh * kw * c)
@@ -63,10 +75,14 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kernel: tuple[i
     pixel by the number of windows that contain it.  The loop runs over the ``kh * kw`` taps;
     each iteration adds one strided slab, so no two writes of one iteration hit the same pixel.
     """
+    x_shape = _check_shape4(x_shape, "col2im")
+    kernel = as_pair(kernel, "kernel", "col2im", min=1)
+    stride = as_pair(stride, "stride", "col2im", min=1)
+    cols = check_array(cols, "col2im", ndim=2, name="columns")
     n, h, w, c = x_shape
     kh, kw = kernel
     sh, sw = stride
-    ho, wo = output_hw((h, w), kernel, stride)
+    ho, wo = check_window((h, w), kernel, stride, NO_PADS, "col2im", "kernel", x_shape)
     if cols.shape != (n * ho * wo, kh * kw * c):
         raise ValueError(f"col2im: expected columns of shape {(n * ho * wo, kh * kw * c)} for "
                          f"input {x_shape}, kernel {kernel}, stride {stride}; got {cols.shape}")

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit._validate import as_pair, check_array
+from labkit._validate import as_pair, check_alloc, check_array, check_bool, check_int
 
 __all__ = [
     "fft2c",
@@ -48,6 +48,19 @@ __all__ = [
 _AXES = (-2, -1)
 
 
+def _check_spectrum_input(x, owner: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind not in "biufc":
+        raise ValueError(f"{owner}: expected a real or complex array, got dtype {x.dtype}")
+    if x.dtype.kind in "biu":
+        x = x.astype(np.float64)
+    if x.ndim < 2:
+        raise ValueError(f"{owner}: expected an array (..., H, W), got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"{owner}: empty input of shape {x.shape}")
+    return x
+
+
 def fft2c(x) -> np.ndarray:
     """Centred orthonormal 2-D FFT over the last two axes.
 
@@ -59,14 +72,14 @@ def fft2c(x) -> np.ndarray:
     x : array_like, shape (..., H, W)
         Real or complex. float32 gives complex64, float64 gives complex128.
     """
-    x = np.asarray(x)
+    x = _check_spectrum_input(x, "fft2c")
     return np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(x, axes=_AXES), axes=_AXES, norm="ortho"),
                            axes=_AXES)
 
 
 def ifft2c(k) -> np.ndarray:
     """Inverse of :func:`fft2c` (centred orthonormal inverse 2-D FFT over the last two axes)."""
-    k = np.asarray(k)
+    k = _check_spectrum_input(k, "ifft2c")
     return np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(k, axes=_AXES), axes=_AXES, norm="ortho"),
                            axes=_AXES)
 
@@ -86,10 +99,11 @@ def kspace_mask(shape, keep_shape) -> np.ndarray:
     keep_shape : (int, int)
         Kept block ``(h, w)`` with ``1 <= h <= H``, ``1 <= w <= W``.
     """
-    big_h, big_w = as_pair(tuple(shape), "shape", "kspace_mask")
-    h, w = as_pair(tuple(keep_shape), "keep_shape", "kspace_mask")
+    big_h, big_w = as_pair(shape, "shape", "kspace_mask", min=1)
+    h, w = as_pair(keep_shape, "keep_shape", "kspace_mask", min=1)
     if not (1 <= h <= big_h and 1 <= w <= big_w):
         raise ValueError(f"kspace_mask: keep_shape {(h, w)} must fit inside shape {(big_h, big_w)}")
+    check_alloc((big_h, big_w), "kspace_mask", "mask", 1)
     mask = np.zeros((big_h, big_w), dtype=bool)
     r0, c0 = _block_start(big_h, h), _block_start(big_w, w)
     mask[r0:r0 + h, c0:c0 + w] = True
@@ -100,13 +114,13 @@ def _check_image(img, owner: str) -> np.ndarray:
     x = check_array(img, owner, finite=True)
     if x.ndim < 2:
         raise ValueError(f"{owner}: expected an image (..., H, W), got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"{owner}: empty image of shape {x.shape}")
     return x
 
 
 def _check_factor(x: np.ndarray, scale, owner: str) -> tuple[int, int]:
-    sh, sw = as_pair(scale, "scale", owner)
-    if sh < 1 or sw < 1:
-        raise ValueError(f"{owner}: scale must be >= 1, got {scale!r}")
+    sh, sw = as_pair(scale, "scale", owner, min=1)
     big_h, big_w = x.shape[-2:]
     if big_h % sh or big_w % sw:
         raise ValueError(f"{owner}: image size {(big_h, big_w)} (shape {x.shape}) is not divisible "
@@ -125,6 +139,8 @@ def grid_offset(size: int, scale: int) -> float:
     does not depend on ``j``: e.g. ``+0.5`` for ``s = 2`` and even ``h``, ``-0.5`` for odd ``h``,
     ``0`` for ``s = 3`` and odd ``h``.
     """
+    size = check_int(size, "size", "grid_offset", min=1)
+    scale = check_int(scale, "scale", "grid_offset", min=1)
     small = size // scale
     return (scale - 1) / 2 - size // 2 + scale * (small // 2)
 
@@ -232,11 +248,11 @@ def zero_fill_upsample(img, scale, aligned: bool = True) -> np.ndarray:
     ndarray, shape (..., s h, s w), same float dtype as ``img``
     """
     x = _check_image(img, "zero_fill_upsample")
-    sh, sw = as_pair(scale, "scale", "zero_fill_upsample")
-    if sh < 1 or sw < 1:
-        raise ValueError(f"zero_fill_upsample: scale must be >= 1, got {scale!r}")
+    sh, sw = as_pair(scale, "scale", "zero_fill_upsample", min=1)
+    aligned = check_bool(aligned, "aligned", "zero_fill_upsample")
     h, w = x.shape[-2:]
     big_h, big_w = h * sh, w * sw
+    check_alloc(x.shape[:-2] + (big_h, big_w), "zero_fill_upsample", "spectrum", 16)
     k = np.zeros(x.shape[:-2] + (big_h, big_w), dtype=np.result_type(x.dtype, np.complex64))
     r0, c0 = _block_start(big_h, h), _block_start(big_w, w)
     k[..., r0:r0 + h, c0:c0 + w] = fft2c(x)

@@ -16,21 +16,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_array, check_choice, check_int
+
 ORDERS = ("torch", "tf")
 
 
 def _check(x, scale, order, owner):
-    if order not in ORDERS:
-        raise ValueError(f"{owner}: order must be one of {ORDERS}, got {order!r}")
-    if not isinstance(scale, (int, np.integer)) or scale < 1:
-        raise ValueError(f"{owner}: scale must be a positive int, got {scale!r}")
-    if x.ndim != 4:
-        raise ValueError(f"{owner}: expected a 4-D input (N, H, W, C), got shape {x.shape}")
+    check_choice(order, "order", owner, ORDERS)
+    check_int(scale, "scale", owner, min=1)
+    return check_array(x, owner, ndim=4)
 
 
 def pixel_shuffle(x: np.ndarray, scale: int, order: str = "torch") -> np.ndarray:
     """Depth to space: ``(N, H, W, C r^2) -> (N, H r, W r, C)``."""
-    _check(x, scale, order, "pixel_shuffle")
+    x = _check(x, scale, order, "pixel_shuffle")
+    scale = int(scale)
     n, h, w, cr2 = x.shape
     r = scale
     if cr2 % (r * r):
@@ -46,7 +46,8 @@ def pixel_shuffle(x: np.ndarray, scale: int, order: str = "torch") -> np.ndarray
 
 def pixel_unshuffle(y: np.ndarray, scale: int, order: str = "torch") -> np.ndarray:
     """Space to depth, the inverse of :func:`pixel_shuffle`: ``(N, H r, W r, C) -> (N, H, W, C r^2)``."""
-    _check(y, scale, order, "pixel_unshuffle")
+    y = _check(y, scale, order, "pixel_unshuffle")
+    scale = int(scale)
     n, hr, wr, c = y.shape
     r = scale
     if hr % r or wr % r:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.ops.geometry import Pads, check_window, output_hw, pad_nhwc, unpad_nhwc
+from labkit._validate import as_pair, check_array
+from labkit.ops.geometry import Pads, check_pads, check_window, output_hw, pad_nhwc, unpad_nhwc
 from labkit.ops.im2col import sliding_windows
 
 
@@ -37,15 +38,23 @@ def check_pool_args(x_shape, size, stride, pads: Pads, owner: str = "pool2d") ->
     so large that a window could hold padding only (``padding >= size``)."""
     if len(x_shape) != 4:
         raise ValueError(f"{owner}: expected a 4-D input (N, H, W, C), got shape {tuple(x_shape)}")
+    size = as_pair(size, "size", owner)
+    stride = as_pair(stride, "stride", owner)
+    (t, b), (l, r) = pads = check_pads(pads, owner)
     if min(stride) < 1 or min(size) < 1:
         raise ValueError(f"{owner}: size and stride must be >= 1, got size {size}, stride {stride}")
-    if pads[0][0] >= size[0] or pads[0][1] >= size[0] or pads[1][0] >= size[1] or pads[1][1] >= size[1]:
+    if min(t, b, l, r) < 0:
+        raise ValueError(f"{owner}: padding must be >= 0, got {pads}")
+    if t >= size[0] or b >= size[0] or l >= size[1] or r >= size[1]:
         raise ValueError(f"{owner}: padding {pads} must be smaller than the window {size}")
-    hp = x_shape[1] + sum(pads[0])
-    wp = x_shape[2] + sum(pads[1])
-    if size[0] > hp or size[1] > wp:
-        raise ValueError(f"{owner}: window {size[0]}x{size[1]} is larger than the padded input "
-                         f"{hp}x{wp} (input {tuple(x_shape)}, padding {pads})")
+    check_window(x_shape[1:3], size, stride, pads, owner, "window", x_shape)
+
+
+def _pool_input(x, owner: str) -> np.ndarray:
+    x = check_array(x, owner, ndim=4)
+    if x.size == 0:
+        raise ValueError(f"{owner}: empty input of shape {x.shape}")
+    return x
 
 
 def _tap_slices(u: int, v: int, out_hw, stride):
@@ -60,6 +69,7 @@ def maxpool_forward(x, size=(2, 2), stride=(2, 2), pads: Pads = ((0, 0), (0, 0))
     The cache keeps, for each output, the flat index ``u * kw + v`` of the winning tap
     (the first maximum in row-major window order, as PyTorch picks it).
     """
+    x = _pool_input(x, "maxpool_forward")
     check_pool_args(x.shape, size, stride, pads, "maxpool_forward")
     xp = pad_nhwc(x, pads, value=-np.inf)
     win = sliding_windows(xp, size, stride)                 # (N, Ho, Wo, kh, kw, C) view
@@ -95,6 +105,7 @@ def window_counts(hw, size, stride, pads: Pads, dtype=np.float64) -> np.ndarray:
 
 def avgpool_forward(x, size=(2, 2), stride=(2, 2), pads: Pads = ((0, 0), (0, 0))):
     """Average pooling forward over the real pixels of each window (``count_include_pad=False``)."""
+    x = _pool_input(x, "avgpool_forward")
     check_pool_args(x.shape, size, stride, pads, "avgpool_forward")
     xp = pad_nhwc(x, pads)
     win = sliding_windows(xp, size, stride)

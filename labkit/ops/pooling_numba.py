@@ -16,12 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.ops.geometry import Pads
-from labkit.ops.pooling import check_pool_args, pool_output_shape
+from labkit.ops.pooling import _pool_input, check_pool_args, pool_output_shape
 
 
 def maxpool_forward(x, size=(2, 2), stride=(2, 2), pads: Pads = ((0, 0), (0, 0))):
     """Max pooling forward; returns ``y`` ``(N, Ho, Wo, C)`` and the cache (winning taps)."""
     from labkit.ops._numba_kernels import maxpool_forward_numba
+    x = _pool_input(x, "maxpool_forward")
     check_pool_args(x.shape, size, stride, pads, "maxpool_forward")
     shape = pool_output_shape(x.shape, size, stride, pads)
     y = np.empty(shape, dtype=x.dtype)
@@ -45,6 +46,7 @@ def avgpool_forward(x, size=(2, 2), stride=(2, 2), pads: Pads = ((0, 0), (0, 0))
     """Average pooling forward over the real pixels of each window
     (``count_include_pad=False``); returns ``y`` and the cache (window counts)."""
     from labkit.ops._numba_kernels import avgpool_forward_numba
+    x = _pool_input(x, "avgpool_forward")
     check_pool_args(x.shape, size, stride, pads, "avgpool_forward")
     shape = pool_output_shape(x.shape, size, stride, pads)
     y = np.zeros(shape, dtype=x.dtype)

@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from labkit._validate import check_array
+from labkit._validate import check_alloc, check_array, check_bool, check_choice, check_float, check_int
 
 __all__ = [
     "KERNELS",
@@ -44,6 +44,10 @@ __all__ = [
     "interpolation_matrix",
     "triangle_kernel",
 ]
+
+
+def _kernel_input(x, owner):
+    return x if isinstance(x, np.ndarray) and x.dtype.kind == "f" else check_array(x, owner)
 
 
 def cubic_kernel(x: np.ndarray, a: float = -0.5) -> np.ndarray:
@@ -59,7 +63,7 @@ def cubic_kernel(x: np.ndarray, a: float = -0.5) -> np.ndarray:
     With ``a = -0.5`` (MATLAB's choice) this is ``1.5|x|^3 - 2.5|x|^2 + 1`` and
     ``-0.5|x|^3 + 2.5|x|^2 - 4|x| + 2``.
     """
-    ax = np.abs(x)
+    ax = np.abs(_kernel_input(x, "cubic_kernel"))
     ax2 = ax * ax
     ax3 = ax2 * ax
     inner = ((a + 2) * ax3 - (a + 3) * ax2 + 1) * (ax <= 1)
@@ -69,11 +73,12 @@ def cubic_kernel(x: np.ndarray, a: float = -0.5) -> np.ndarray:
 
 def triangle_kernel(x: np.ndarray) -> np.ndarray:
     """Linear-interpolation kernel ``max(0, 1 - |x|)``, support ``[-1, 1]``."""
-    return np.maximum(0.0, 1.0 - np.abs(x))
+    return np.maximum(0.0, 1.0 - np.abs(_kernel_input(x, "triangle_kernel")))
 
 
 def box_kernel(x: np.ndarray) -> np.ndarray:
     """Nearest-neighbour kernel: 1 on ``[-0.5, 0.5)``, 0 elsewhere (half-open, as MATLAB)."""
+    x = _kernel_input(x, "box_kernel")
     return ((x >= -0.5) & (x < 0.5)).astype(np.float64)
 
 
@@ -85,9 +90,46 @@ KERNELS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], float]] = {
 }
 
 
+def interpolation_weights(in_len: int, out_len: int, scale: float,
+                          kernel: Callable[[np.ndarray], np.ndarray], kernel_width: float,
+                          antialias: bool = True, owner: str = "interpolation_matrix"
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """The sparse form of :func:`interpolation_matrix`: ``(idx, w)``, both ``(out_len, taps)``.
+
+    Output sample ``i`` is ``sum_k w[i, k] * x[idx[i, k]]`` (indices already mirrored at the
+    borders).  Memory is linear in ``out_len``; the dense matrix is quadratic.
+    """
+    in_len = check_int(in_len, "in_len", owner, min=1)
+    out_len = check_int(out_len, "out_len", owner, min=1)
+    scale = check_float(scale, "scale", owner, min=0.0, min_open=True)
+    kernel_width = check_float(kernel_width, "kernel_width", owner, min=0.0, min_open=True)
+    if antialias and scale < 1:
+        def h(x):
+            return scale * kernel(scale * x)
+        width = kernel_width / scale
+    else:
+        h = kernel
+        width = kernel_width
+    taps = math.ceil(width) + 2                      # MATLAB's P: enough taps for any u
+    check_alloc((out_len, taps), owner, "tap table (out_len, taps)")
+
+    u = (np.arange(out_len) + 0.5) / scale - 0.5          # output centres in input coordinates
+    left = np.floor(u - width / 2)
+    idx = left[:, None] + np.arange(taps)[None, :]        # (out_len, taps) candidate inputs
+    w = h(u[:, None] - idx)
+    w /= w.sum(axis=1, keepdims=True)
+
+    # Mirror out-of-range indices: the sequence 0..n-1, n-1..0 repeats with period 2n, which is
+    # MATLAB's aux = [1:n, n:-1:1] lookup.
+    period = 2 * in_len
+    idx = np.mod(idx.astype(np.int64), period)
+    idx = np.where(idx >= in_len, period - 1 - idx, idx)
+    return idx, w
+
+
 def interpolation_matrix(in_len: int, out_len: int, scale: float,
                          kernel: Callable[[np.ndarray], np.ndarray], kernel_width: float,
-                         antialias: bool = True) -> np.ndarray:
+                         antialias: bool = True, owner: str = "interpolation_matrix") -> np.ndarray:
     """Dense ``(out_len, in_len)`` matrix that resizes one axis, MATLAB ``contributions`` style.
 
     Parameters
@@ -109,35 +151,32 @@ def interpolation_matrix(in_len: int, out_len: int, scale: float,
     M : ndarray, shape (out_len, in_len), float64
         Rows sum to one. ``M @ x`` resizes a signal ``x`` of length ``in_len``.
     """
-    if in_len < 1 or out_len < 1:
-        raise ValueError(f"interpolation_matrix: lengths must be >= 1, got in_len={in_len}, "
-                         f"out_len={out_len}")
-    if antialias and scale < 1:
-        def h(x):
-            return scale * kernel(scale * x)
-        width = kernel_width / scale
-    else:
-        h = kernel
-        width = kernel_width
-
-    u = (np.arange(out_len) + 0.5) / scale - 0.5          # output centres in input coordinates
-    left = np.floor(u - width / 2)
-    taps = math.ceil(width) + 2                      # MATLAB's P: enough taps for any u
-    idx = left[:, None] + np.arange(taps)[None, :]        # (out_len, taps) candidate inputs
-    w = h(u[:, None] - idx)
-    w /= w.sum(axis=1, keepdims=True)
-
-    # Mirror out-of-range indices: the sequence 0..n-1, n-1..0 repeats with period 2n, which is
-    # MATLAB's aux = [1:n, n:-1:1] lookup.
-    period = 2 * in_len
-    idx = np.mod(idx.astype(np.int64), period)
-    idx = np.where(idx >= in_len, period - 1 - idx, idx)
-
+    idx, w = interpolation_weights(in_len, out_len, scale, kernel, kernel_width, antialias, owner)
+    check_alloc((out_len, in_len), owner, "dense matrix (out_len, in_len)")
     # Mirroring can map two taps of one row to the same input sample: accumulate, don't assign.
     m = np.zeros((out_len, in_len), dtype=np.float64)
     rows = np.broadcast_to(np.arange(out_len)[:, None], idx.shape)
     np.add.at(m, (rows, idx), w)
     return m
+
+
+#: Above this many bytes per dense resize matrix imresize applies the taps directly instead.
+DENSE_LIMIT_BYTES = 64 * 2**20
+
+
+def _resize_axis(x: np.ndarray, axis: int, in_len: int, out_len: int, scale: float, kernel,
+                 width: float, antialias: bool) -> np.ndarray:
+    """Resize one axis of ``x``: a dense matrix product when small, a sum over taps otherwise."""
+    if out_len * in_len * x.dtype.itemsize <= DENSE_LIMIT_BYTES:
+        m = interpolation_matrix(in_len, out_len, scale, kernel, width, antialias,
+                                 "imresize").astype(x.dtype)
+        return np.moveaxis(np.tensordot(m, x, axes=([1], [axis])), 0, axis)
+    idx, w = interpolation_weights(in_len, out_len, scale, kernel, width, antialias, "imresize")
+    xa = np.moveaxis(x, axis, -1)
+    out = np.zeros(xa.shape[:-1] + (out_len,), dtype=x.dtype)
+    for k in range(idx.shape[1]):
+        out += xa[..., idx[:, k]] * w[:, k].astype(x.dtype)
+    return np.moveaxis(out, -1, axis)
 
 
 def _output_length(in_len: int, scale: float) -> int:
@@ -147,21 +186,12 @@ def _output_length(in_len: int, scale: float) -> int:
 
 
 def _parse_scale(scale, owner: str) -> tuple[float, float]:
-    if np.isscalar(scale):
-        pair = (scale, scale)
-    else:
-        try:
-            pair = tuple(scale)
-        except TypeError:
-            raise ValueError(f"{owner}: scale must be a number or a pair, got {scale!r}") from None
-        if len(pair) != 2:
-            raise ValueError(f"{owner}: scale must be a number or a pair, got {scale!r}")
-    try:
-        sh, sw = (float(s) for s in pair)
-    except (TypeError, ValueError):
-        raise ValueError(f"{owner}: scale must be a number or a pair, got {scale!r}") from None
-    if not (sh > 0 and sw > 0 and math.isfinite(sh) and math.isfinite(sw)):
-        raise ValueError(f"{owner}: scale must be positive and finite, got {scale!r}")
+    if isinstance(scale, (str, bytes)) or np.ndim(scale) > 1:
+        raise ValueError(f"{owner}: scale must be a number or a pair, got {scale!r}")
+    pair = (scale, scale) if np.ndim(scale) == 0 else tuple(scale)
+    if len(pair) != 2:
+        raise ValueError(f"{owner}: scale must be a number or a pair, got {scale!r}")
+    sh, sw = (check_float(s, "scale", owner, min=0.0, min_open=True) for s in pair)
     return sh, sw
 
 
@@ -200,37 +230,44 @@ def imresize(img, scale=None, output_shape=None, method: str = "bicubic",
     ``s*i .. s*i + s - 1`` and is centred at ``s*i + (s - 1) / 2``.
     """
     owner = "imresize"
-    x = check_array(img, owner)
+    x = check_array(img, owner, finite=True)
     if x.ndim not in (2, 3, 4):
         raise ValueError(f"{owner}: expected (H, W), (N, H, W) or (N, H, W, C), got shape "
                          f"{x.shape}")
-    if method not in KERNELS:
-        raise ValueError(f"{owner}: unknown method {method!r}; choose one of {sorted(KERNELS)}")
+    check_choice(method, "method", owner, sorted(KERNELS))
+    antialias = check_bool(antialias, "antialias", owner)
     if (scale is None) == (output_shape is None):
         raise ValueError(f"{owner}: give exactly one of scale and output_shape "
                          f"(got scale={scale!r}, output_shape={output_shape!r})")
 
     h_ax, w_ax = (0, 1) if x.ndim == 2 else (1, 2)
     h_in, w_in = x.shape[h_ax], x.shape[w_ax]
-    if h_in < 1 or w_in < 1:
+    if x.size == 0:
         raise ValueError(f"{owner}: empty image of shape {x.shape}")
     if scale is not None:
         sh, sw = _parse_scale(scale, owner)
         h_out, w_out = _output_length(h_in, sh), _output_length(w_in, sw)
     else:
-        try:
-            h_out, w_out = (int(v) for v in output_shape)
-        except (TypeError, ValueError):
+        if isinstance(output_shape, (str, bytes)) or np.ndim(output_shape) != 1 \
+                or len(output_shape) != 2:
             raise ValueError(f"{owner}: output_shape must be a pair of ints, got "
-                             f"{output_shape!r}") from None
-        if h_out < 1 or w_out < 1:
-            raise ValueError(f"{owner}: output_shape must be positive, got {output_shape!r}")
+                             f"{output_shape!r}")
+        h_out, w_out = (check_int(v, "output_shape", owner, min=1) for v in output_shape)
         sh, sw = h_out / h_in, w_out / w_in
+    out_shape = list(x.shape)
+    out_shape[h_ax], out_shape[w_ax] = h_out, w_out
+    check_alloc(out_shape, owner, "output", x.dtype.itemsize)
 
     kernel, width = KERNELS[method]
     antialias = antialias and method != "nearest"
-    m_h = interpolation_matrix(h_in, h_out, sh, kernel, width, antialias).astype(x.dtype)
-    m_w = interpolation_matrix(w_in, w_out, sw, kernel, width, antialias).astype(x.dtype)
+    itemsize = x.dtype.itemsize
+    if max(h_out * h_in, w_out * w_in) * itemsize > DENSE_LIMIT_BYTES:
+        # Long axes: the dense matrices would be quadratic in the length; apply the taps.
+        out = _resize_axis(x, h_ax, h_in, h_out, sh, kernel, width, antialias)
+        return np.ascontiguousarray(_resize_axis(out, w_ax, w_in, w_out, sw, kernel, width,
+                                                 antialias))
+    m_h = interpolation_matrix(h_in, h_out, sh, kernel, width, antialias, owner).astype(x.dtype)
+    m_w = interpolation_matrix(w_in, w_out, sw, kernel, width, antialias, owner).astype(x.dtype)
 
     # Put H, W last so both products are plain (batched) matmuls: M_h @ X @ M_w^T.
     nhwc = x.ndim == 4

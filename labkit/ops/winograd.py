@@ -90,6 +90,7 @@ import threading
 
 import numpy as np
 
+from labkit._validate import check_array, check_choice
 from labkit.ops.geometry import Pads, check_conv_args
 
 # ----------------------------------------------------------------------------- matrices
@@ -177,8 +178,7 @@ def _variant(variant: str, owner: str):
 
 
 def _check_backend(backend: str, owner: str) -> None:
-    if backend not in BACKENDS:
-        raise ValueError(f"{owner}: backend must be one of {BACKENDS}, got {backend!r}")
+    check_choice(backend, "backend", owner, BACKENDS)
 
 
 def check_winograd_args(x, w, stride, pads: Pads, owner: str = "conv2d_winograd_forward"):
@@ -526,17 +526,20 @@ def _weight_gradient(x, dy, offset, variant, backend):
 def winograd_f2x3(x, w, b=None, pads: Pads = ((1, 1), (1, 1)), backend: str = "numba"):
     """3x3 stride-1 convolution of NHWC ``x`` with ``w`` ``(3, 3, C_in, C_out)`` by
     Winograd ``F(2x2, 3x3)``; ``pads = ((top, bottom), (left, right))`` (default 'same')."""
-    return conv2d_winograd_forward(x, w, b, (1, 1), pads, "f2x3", backend)[0]
+    return conv2d_winograd_forward(x, w, b, (1, 1), pads, "f2x3", backend,
+                                   _owner="winograd_f2x3")[0]
 
 
 def winograd_f4x3(x, w, b=None, pads: Pads = ((1, 1), (1, 1)), backend: str = "numba"):
     """3x3 stride-1 convolution of NHWC ``x`` with ``w`` ``(3, 3, C_in, C_out)`` by
     Winograd ``F(4x4, 3x3)``; ``pads = ((top, bottom), (left, right))`` (default 'same')."""
-    return conv2d_winograd_forward(x, w, b, (1, 1), pads, "f4x3", backend)[0]
+    return conv2d_winograd_forward(x, w, b, (1, 1), pads, "f4x3", backend,
+                                   _owner="winograd_f4x3")[0]
 
 
 def conv2d_winograd_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (0, 0)),
-                            variant: str = "f4x3", backend: str = "numba"):
+                            variant: str = "f4x3", backend: str = "numba",
+                            _owner: str = "conv2d_winograd_forward"):
     """Winograd convolution forward (same signature as the other algorithms).
 
     Parameters
@@ -555,9 +558,11 @@ def conv2d_winograd_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (
     y : ndarray (N, Ho, Wo, C_out)
     cache : tuple for :func:`conv2d_winograd_backward`
     """
-    owner = "conv2d_winograd_forward"
+    owner = _owner
     _variant(variant, owner)
     _check_backend(backend, owner)
+    x = check_array(x, owner, name="input")
+    w = check_array(w, owner, name="weights")
     ho, wo = check_winograd_args(x, w, stride, pads, owner)
     dtype = np.result_type(x, w)
     x = x.astype(dtype, copy=False)
