@@ -1,8 +1,8 @@
 """ONNX export of a labkit network: what ``labkit export CHECKPOINT OUT.onnx`` writes.
 
 The network goes through :func:`~labkit.interop.convert.to_torch` and PyTorch's TorchScript-based
-exporter (``torch.onnx.export(..., dynamo=False)``): with torch 2.13 it needs no package beyond
-torch itself, whereas the default dynamo exporter needs ``onnxscript``.  The graph has one input
+exporter (``torch.onnx.export(..., dynamo=False)``): with torch 2.13 it needs torch and the
+``onnx`` package, whereas the default dynamo exporter would also need ``onnxscript``.  The graph has one input
 ``"input"`` of shape ``(N, C, H, W)`` float32 and one output ``"output"``, both with dynamic
 ``N``, ``H`` and ``W`` (the "same" padding of strided convolutions is computed from the actual
 input size inside the graph).
@@ -82,7 +82,7 @@ def export_onnx(net, path, *, opset: int = MIN_OPSET, example_hw=(24, 24), chann
         Naming ``export_onnx``: not a Network, a layer that cannot be exported, non-finite
         weights, a path not ending in .onnx, an opset outside 17-20.
     ImportError
-        PyTorch is missing (``pip install torch==2.13.0``).
+        PyTorch (``pip install torch==2.13.0``) or onnx (``pip install onnx``) is missing.
     """
     owner = "export_onnx"
     path = _check_out_path(path, owner)
@@ -98,6 +98,11 @@ def export_onnx(net, path, *, opset: int = MIN_OPSET, example_hw=(24, 24), chann
                                      f"{name!r}; refusing to export")
     kind, c = ("image", channels) if channels is not None else input_spec(net, owner)
     torch, _ = _torch(owner)
+    try:
+        import onnx  # noqa: F401  (torch's TorchScript exporter serialises through it)
+    except ImportError:
+        raise ImportError(f"{owner} needs the onnx package: pip install onnx "
+                          f'(or pip install "labkit[export]")') from None
 
     module = to_torch(net, dtype=np.float32)
     if kind == "features":
@@ -124,11 +129,9 @@ def export_onnx(net, path, *, opset: int = MIN_OPSET, example_hw=(24, 24), chann
 
 
 def _with_metadata(data: bytes, net) -> bytes:
-    """Add the labkit architecture as ONNX metadata when the ``onnx`` package is present."""
-    try:
-        import onnx
-    except ImportError:
-        return data
+    """Add the labkit architecture as ONNX metadata and check the model."""
+    import onnx
+
     model = onnx.load_from_string(data)
     model.producer_name = "labkit"
     model.doc_string = f"labkit network {net.name!r} ({net.n_params:,} parameters), NCHW input"
@@ -199,7 +202,7 @@ def export_checkpoint(checkpoint_path, out_path, *, opset: int = MIN_OPSET, veri
         the checkpoint or not ending in .onnx, a network that cannot be exported, or a verified
         error above 1e-4.
     ImportError
-        PyTorch is missing.
+        PyTorch or onnx is missing (onnxruntime is optional: without it ``verified`` is False).
     """
     owner = "export_checkpoint"
     if not isinstance(checkpoint_path, (str, os.PathLike)):

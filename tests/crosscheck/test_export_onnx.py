@@ -232,3 +232,21 @@ def test_export_dense_network(tmp_path):
     dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_param or d.dim_value for d in dims] == ["N", 5]
     assert onnx_max_error(path, net) <= 1e-5
+
+
+def test_export_without_onnx_says_what_to_install(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['onnx'] = None\n"
+            "from labkit.models import edsr\n"
+            "from labkit.interop import export_onnx\n"
+            "try:\n"
+            f"    export_onnx(edsr(2, 1, 4), {str(tmp_path / 'm.onnx')!r})\n"
+            "except ImportError as e:\n"
+            "    print('IMPORTERROR', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert "IMPORTERROR export_onnx needs the onnx package: pip install onnx" in out.stdout, \
+        out.stdout + out.stderr
+    assert not (tmp_path / "m.onnx").exists()
