@@ -28,7 +28,8 @@ def _same_total(n, k: int, s: int):
 
 
 class Conv2dLabkit(nn.Module):
-    """:class:`labkit.layers.Conv2D` as ``nn.Conv2d`` (``self.conv``), weight ``(C_out, C_in, kh, kw)``.
+    """:class:`labkit.layers.Conv2D` as ``nn.Conv2d`` (``self.conv``), weight
+    ``(C_out, C_in, kh, kw)``.
 
     Symmetric padding is the conv's own ``padding``; asymmetric "same" padding (even kernels, or
     stride > 1 where it depends on the input size) is an explicit ``F.pad`` with the extra pixel
@@ -48,11 +49,11 @@ class Conv2dLabkit(nn.Module):
         conv_pad = (0, 0)
         self.pads = None                               # (left, right, top, bottom) for F.pad
         if not self.dynamic:
-            (t, b), (l, r) = pads
-            if t == b and l == r:
-                conv_pad = (t, l)
+            (top, bottom), (left, right) = pads
+            if top == bottom and left == right:
+                conv_pad = (top, left)
             else:
-                self.pads = (l, r, t, b)
+                self.pads = (left, right, top, bottom)
         self.conv = nn.Conv2d(in_channels, out_channels, self.kernel_size, stride=self.stride,
                               padding=conv_pad, bias=bias)
         if weight_norm:
@@ -106,7 +107,8 @@ class ActivationLabkit(nn.Module):
 
 
 class PixelShuffleLabkit(nn.Module):
-    """Depth to space.  ``order="torch"`` is ``nn.PixelShuffle`` (input channel ``c r^2 + i r + j``);
+    """Depth to space.  ``order="torch"`` is ``nn.PixelShuffle`` (input channel
+    ``c r^2 + i r + j``);
     ``order="tf"`` reads channel ``(i r + j) C + c`` (TensorFlow's ``depth_to_space``, ONNX
     DepthToSpace mode DCR)."""
 

@@ -73,7 +73,8 @@ def _mapping(layer) -> list[tuple]:
     if kind == "Conv2D":
         rows = []
         if layer.weight_norm:
-            rows += [("params", "v", "conv.parametrizations.weight.original1", _conv_w, _conv_w_back),
+            rows += [("params", "v", "conv.parametrizations.weight.original1", _conv_w,
+                      _conv_w_back),
                      ("params", "g", "conv.parametrizations.weight.original0",
                       lambda a: a.reshape(-1, 1, 1, 1), lambda a: a.reshape(-1))]
         else:
@@ -155,8 +156,8 @@ def to_torch(net, dtype=None):
     if dtype is None:
         dtypes = [a.dtype for layer in net.layers for a in layer.params.values()]
         dtype = np.result_type(*dtypes) if dtypes else np.float32
-    tdtype = dtype if isinstance(dtype, torch.dtype) else {
-        np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}.get(np.dtype(dtype))
+    floats = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+    tdtype = dtype if isinstance(dtype, torch.dtype) else floats.get(np.dtype(dtype))
     if tdtype is None:
         raise ValueError(f"to_torch: dtype must be float32 or float64, got {dtype!r}")
 

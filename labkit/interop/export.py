@@ -2,10 +2,10 @@
 
 The network goes through :func:`~labkit.interop.convert.to_torch` and PyTorch's TorchScript-based
 exporter (``torch.onnx.export(..., dynamo=False)``): with torch 2.13 it needs torch and the
-``onnx`` package, whereas the default dynamo exporter would also need ``onnxscript``.  The graph has one input
-``"input"`` of shape ``(N, C, H, W)`` float32 and one output ``"output"``, both with dynamic
-``N``, ``H`` and ``W`` (the "same" padding of strided convolutions is computed from the actual
-input size inside the graph).
+``onnx`` package, whereas the default dynamo exporter would also need ``onnxscript``.  The graph
+has one input ``"input"`` of shape ``(N, C, H, W)`` float32 and one output ``"output"``, both
+with dynamic ``N``, ``H`` and ``W`` (the "same" padding of strided convolutions is computed from
+the actual input size inside the graph).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ EXPORTER = "torch.onnx.export (TorchScript exporter, dynamo=False)"
 
 def _check_out_path(path, owner: str) -> Path:
     if not isinstance(path, (str, os.PathLike)):
-        raise ValueError(f"{owner}: the output path must be a str or Path, got {type(path).__name__}")
+        raise ValueError(f"{owner}: the output path must be a str or Path, got "
+                         f"{type(path).__name__}")
     path = Path(path)
     if path.suffix.lower() != ".onnx":
         raise ValueError(f"{owner}: the output file must end in .onnx, got {str(path)!r}")
@@ -89,7 +90,8 @@ def export_onnx(net, path, *, opset: int = MIN_OPSET, example_hw=(24, 24), chann
     _check_network(net, owner)
     if not isinstance(opset, (int, np.integer)) or isinstance(opset, bool) \
             or not MIN_OPSET <= opset <= MAX_OPSET:
-        raise ValueError(f"{owner}: opset must be an int from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
+        raise ValueError(f"{owner}: opset must be an int from {MIN_OPSET} to {MAX_OPSET}, "
+                         f"got {opset!r}")
     for p, layer in enumerate(net.layers):
         for store in (layer.params, layer.buffers):
             for name, arr in store.items():
@@ -172,7 +174,8 @@ def onnx_max_error(path, net, shapes=((1, 24, 24), (2, 17, 30))) -> float:
     return worst
 
 
-def export_checkpoint(checkpoint_path, out_path, *, opset: int = MIN_OPSET, verify: bool = True) -> dict:
+def export_checkpoint(checkpoint_path, out_path, *, opset: int = MIN_OPSET,
+                      verify: bool = True) -> dict:
     """Export a saved labkit network (``Network.save`` file) to ONNX: ``labkit export``.
 
     Parameters

@@ -1,7 +1,8 @@
 """``labkit.interop.to_torch`` / ``from_torch``: parity of every layer type and of the SR models.
 
 Each network is converted to a PyTorch module and both run with ``training=False`` on the same
-random input (NHWC for labkit, NCHW for torch): float32 within 1e-5, float64 within 1e-12 (relative to max(1, |y|)).
+random input (NHWC for labkit, NCHW for torch): float32 within 1e-5, float64 within 1e-12
+(relative to max(1, |y|)).
 Shapes are odd and varied on purpose ("same" padding with strides splits unevenly there).
 """
 
@@ -64,7 +65,8 @@ def assert_parity(net, x, dtype, what=""):
     err = float(np.max(np.abs(y - yt))) if y.size else 0.0
     scale = max(1.0, float(np.max(np.abs(y))) if y.size else 1.0)
     assert err <= TOL[dtype] * scale, (f"{what} ({np.dtype(dtype).name}, input {x.shape}): "
-                                       f"max |labkit - torch| = {err:.3g} > {TOL[dtype] * scale:.3g}")
+                                       f"max |labkit - torch| = {err:.3g} > "
+                                       f"{TOL[dtype] * scale:.3g}")
     return err, module
 
 
@@ -210,7 +212,8 @@ def test_dense_network_parity(dtype, rng):
     bn.buffers["running_mean"] = rng.standard_normal(7).astype(np.float32)
     bn.buffers["running_var"] = rng.uniform(0.5, 2, 7).astype(np.float32)
     net = Network([Dense(5, 7, seed=0), bn, Activation("elu"), Dense(7, 7, seed=1),
-                   Shortcut(-2, alpha=0.5), Dense(7, 3, bias=False, seed=2), Activation("logistic")])
+                   Shortcut(-2, alpha=0.5), Dense(7, 3, bias=False, seed=2),
+                   Activation("logistic")])
     assert_parity(net, rng.standard_normal((6, 5)), dtype, "Dense network")
 
 
@@ -218,7 +221,7 @@ def random_network(rng):
     """A random valid stack: convs (any kernel/stride/padding, weight norm or not), activations,
     pixel shuffles, pools and shortcuts to earlier outputs of the same shape."""
     c = int(rng.integers(1, 4))
-    layers, shapes = [], []                   # shapes[p]: (H, W, C) after layer p, for h=w=None
+    layers = []
     acts = ["linear", "relu", "leaky", "elu", "selu", "logistic", "tanh", "softplus"]
     for _ in range(int(rng.integers(3, 9))):
         kind = rng.choice(["conv", "conv", "act", "shuffle", "pool", "shortcut"])
@@ -240,7 +243,8 @@ def random_network(rng):
             layers.append([MaxPool2D, AvgPool2D][int(rng.integers(2))](3, 1, 1))
         else:
             layers += [Conv2D(c, c, 3, seed=int(rng.integers(1000))),
-                       Shortcut(-2, alpha=float(rng.uniform(-1, 2)), beta=float(rng.uniform(-1, 2)))]
+                       Shortcut(-2, alpha=float(rng.uniform(-1, 2)),
+                                beta=float(rng.uniform(-1, 2)))]
     return Network(layers), layers[0].in_channels
 
 
