@@ -86,6 +86,15 @@ def check_float(value, name: str, owner: str, min: float | None = None,
     return value
 
 
+def _same_kind(a, b) -> bool:
+    # 2 matches np.int64(2); True never matches 1; "2" never matches 2.
+    if isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_)):
+        return isinstance(a, (bool, np.bool_)) and isinstance(b, (bool, np.bool_))
+    if _is_int(a) and _is_int(b):
+        return True
+    return type(a) is type(b)
+
+
 def check_choice(value, name: str, owner: str, choices) -> str:
     """Return ``value`` if it is one of ``choices`` (compared exactly; strings are not lowered)."""
     choices = tuple(choices)
@@ -94,7 +103,7 @@ def check_choice(value, name: str, owner: str, choices) -> str:
     else:
         try:
             ok = not isinstance(value, np.ndarray) and any(
-                value == c and type(value) is type(c) for c in choices)
+                _same_kind(value, c) and value == c for c in choices)
         except (TypeError, ValueError):  # incomparable
             ok = False
     if not ok:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_alloc, check_array, check_float, check_int
+
 __all__ = [
     "evaluate_grid",
     "gradient_descent",
@@ -40,13 +42,13 @@ def gradient_descent(grad_fn, w0, lr: float, steps: int, momentum: float = 0.0) 
         ``path[0] = w0``; the path stops early (rows repeated) if it diverges to inf/NaN, so
         plots of an unstable learning rate still work.
     """
-    w = np.array(w0, dtype=np.float64).reshape(-1)
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"gradient_descent: lr must be > 0, got {lr!r}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"gradient_descent: steps must be an int >= 0, got {steps!r}")
-    if not 0 <= momentum < 1:
-        raise ValueError(f"gradient_descent: momentum must be in [0, 1), got {momentum!r}")
+    owner = "gradient_descent"
+    w = check_array(w0, owner, name="w0", finite=True, nonempty=True,
+                    int_dtype=np.float64).astype(np.float64).reshape(-1)
+    lr = check_float(lr, "lr", owner, min=0.0, min_open=True)
+    steps = check_int(steps, "steps", owner, min=0, max=10**7)
+    momentum = check_float(momentum, "momentum", owner, min=0.0, max=1.0, max_open=True)
+    check_alloc((steps + 1, w.size), owner, "path")
     path = np.empty((steps + 1, w.size))
     path[0] = w
     v = np.zeros_like(w)
@@ -68,8 +70,15 @@ def gradient_descent(grad_fn, w0, lr: float, steps: int, momentum: float = 0.0) 
 def evaluate_grid(loss_fn, w1_range, w2_range, n: int = 101):
     """Loss on an ``n x n`` grid: returns ``(W1, W2, Z)``, each ``(n, n)``, ``Z[i, j] =
     loss_fn([W1[i, j], W2[i, j]])``; ranges are ``(min, max)``."""
-    w1 = np.linspace(*w1_range, n)
-    w2 = np.linspace(*w2_range, n)
+    owner = "evaluate_grid"
+    n = check_int(n, "n", owner, min=2, max=4096)
+    ranges = []
+    for name, rng_ in (("w1_range", w1_range), ("w2_range", w2_range)):
+        if isinstance(rng_, (str, bytes)) or np.ndim(rng_) != 1 or len(rng_) != 2:
+            raise ValueError(f"{owner}: {name} must be a pair (min, max), got {rng_!r}")
+        ranges.append(tuple(check_float(v, name, owner) for v in rng_))
+    w1 = np.linspace(*ranges[0], n)
+    w2 = np.linspace(*ranges[1], n)
     W1, W2 = np.meshgrid(w1, w2)
     Z = np.array([loss_fn(np.array([a, b])) for a, b in zip(W1.ravel(), W2.ravel())])
     return W1, W2, Z.reshape(n, n)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_alloc, check_bool, check_choice, check_float, check_int, check_seed
+
 from labkit.ops.activations import ACTIVATIONS
 
 __all__ = ["gradient_norms"]
@@ -50,12 +52,16 @@ def gradient_norms(depth: int = 30, width: int = 32, shortcut: bool = False,
         ``layer`` (1..depth), ``grad_norm`` (depth,) Frobenius norm of ``dC/dW_l``,
         ``activation_std`` (depth,) standard deviation of ``h_l``, and ``loss``.
     """
-    for name, v in (("depth", depth), ("width", width), ("n", n)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"gradient_norms: {name} must be an int >= 1, got {v!r}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"gradient_norms: unknown activation {activation!r}; choose one of "
-                         f"{sorted(ACTIVATIONS)}")
+    owner = "gradient_norms"
+    depth, width, n = (check_int(v, name, owner, min=1)
+                       for name, v in (("depth", depth), ("width", width), ("n", n)))
+    check_alloc((depth, width, width), owner, "weights")
+    check_alloc((depth, n, width), owner, "activations")
+    shortcut = check_bool(shortcut, "shortcut", owner)
+    check_choice(activation, "activation", owner, sorted(ACTIVATIONS))
+    weight_scale = check_float(weight_scale, "weight_scale", owner, min=0.0)
+    res_scale = check_float(res_scale, "res_scale", owner)
+    seed = check_seed(seed, "seed", owner)
     f, df = ACTIVATIONS[activation]
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, width))

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_alloc, check_choice, check_float_dtype, check_seed
+
 from labkit.ops.pixel_shuffle import ORDERS
 
 __all__ = ["icnr", "subpixel_pattern"]
@@ -71,9 +73,10 @@ def icnr(kernel_size, in_channels: int, out_channels: int, scale: int, order: st
     cin = _positive_int(in_channels, "in_channels", owner)
     cout = _positive_int(out_channels, "out_channels", owner)
     r = _positive_int(scale, "scale", owner)
-    if order not in ORDERS:
-        raise ValueError(f"{owner}: order must be one of {ORDERS}, got {order!r}")
-    rng = np.random.default_rng(seed)
+    check_choice(order, "order", owner, ORDERS)
+    rng = np.random.default_rng(check_seed(seed, "seed", owner))
+    dtype = check_float_dtype(dtype, owner)
+    check_alloc((kh, kw, cin, cout * r * r), owner, "weight")
     base = rng.normal(0.0, np.sqrt(2.0 / (kh * kw * cin)), size=(kh, kw, cin, cout))
     if order == "torch":
         w = np.repeat(base, r * r, axis=3)      # index c r^2 + k  <- base[..., c]

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_bool, check_float, check_int, check_seed
+
 __all__ = ["PerceptronHistory", "heaviside", "perceptron_fit", "perceptron_predict"]
 
 
@@ -98,10 +100,11 @@ def perceptron_fit(x, t, lr: float = 1.0, epochs: int = 20, w0=None, b0: float =
     PerceptronHistory
     """
     x, t = _check_xy(x, t, "perceptron_fit")
-    if not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"perceptron_fit: lr must be a positive number, got {lr!r}")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"perceptron_fit: epochs must be a positive int, got {epochs!r}")
+    lr = check_float(lr, "lr", "perceptron_fit", min=0.0, min_open=True)
+    epochs = check_int(epochs, "epochs", "perceptron_fit", min=1, max=10**6)
+    shuffle = check_bool(shuffle, "shuffle", "perceptron_fit")
+    seed = check_seed(seed, "seed", "perceptron_fit")
+    b0 = check_float(b0, "b0", "perceptron_fit")
     n, f = x.shape
     w = np.zeros(f) if w0 is None else np.array(w0, dtype=np.float64).reshape(-1)
     if w.shape[0] != f:

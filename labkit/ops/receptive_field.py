@@ -22,10 +22,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import as_pair, check_alloc, check_int
+
 from labkit.ops.conv import conv2d_backward, conv2d_forward
 from labkit.ops.geometry import resolve_padding
 
 __all__ = ["receptive_field_maps", "receptive_field_sizes"]
+
+
+def _int_list(values, name: str, owner: str) -> list[int]:
+    """A list of ints (bools, floats and strings refused) from a sequence."""
+    if isinstance(values, (str, bytes)) or np.ndim(values) != 1:
+        raise ValueError(f"{owner}: {name} must be a list of ints, got {values!r}")
+    return [check_int(v, name, owner) for v in values]
 
 
 def _per_layer(value, n: int, name: str, owner: str) -> list[int]:
@@ -33,7 +42,7 @@ def _per_layer(value, n: int, name: str, owner: str) -> list[int]:
         value = 1
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = [int(value)] * n
-    value = [int(v) for v in value]
+    value = _int_list(value, name, owner)
     if len(value) != n:
         raise ValueError(f"{owner}: {name} has {len(value)} entries for {n} layers")
     if min(value, default=1) < 1:
@@ -57,7 +66,7 @@ def receptive_field_sizes(kernels, strides=None, dilations=None) -> dict:
         ``depth`` (0..L), ``size`` (r_0..r_L) and ``jump`` (j_0..j_L), int arrays of length
         ``L + 1``; ``size[0] = 1`` is the input pixel itself.
     """
-    kernels = [int(k) for k in kernels]
+    kernels = _int_list(kernels, "kernels", "receptive_field_sizes")
     n = len(kernels)
     if min(kernels, default=1) < 1:
         raise ValueError(f"receptive_field_sizes: kernel sizes must be >= 1, got {kernels}")
@@ -93,10 +102,10 @@ def receptive_field_maps(shape, kernels, strides=None, position=None) -> list[np
     list of ndarray
         ``maps[l - 1]`` has shape ``(H, W)``: the path counts for the output of layer ``l``.
     """
-    h, w = (int(v) for v in shape)
-    if h < 1 or w < 1:
-        raise ValueError(f"receptive_field_maps: shape must be positive, got {shape!r}")
-    kernels = [int(k) for k in kernels]
+    owner = "receptive_field_maps"
+    h, w = as_pair(shape, "shape", owner, min=1)
+    check_alloc((h, w), owner, "map")
+    kernels = _int_list(kernels, "kernels", owner)
     if min(kernels, default=1) < 1:
         raise ValueError(f"receptive_field_maps: kernel sizes must be >= 1, got {kernels}")
     strides = _per_layer(strides, len(kernels), "stride", "receptive_field_maps")

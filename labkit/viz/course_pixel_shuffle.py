@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
+from labkit._validate import check_alloc, check_choice
 from labkit.ops.pixel_shuffle import ORDERS, pixel_shuffle
 from labkit.viz import style
 
@@ -21,7 +22,7 @@ __all__ = ["pixel_shuffle_figure", "pixel_shuffle_sources"]
 
 
 def pixel_shuffle_sources(scale: int = 2, channels: int = 1, size=(2, 2),
-                          order: str = "torch") -> dict:
+                          order: str = "torch", _owner: str = "pixel_shuffle_sources") -> dict:
     """Which input channel and pixel each output pixel of a pixel shuffle reads.
 
     Parameters
@@ -41,12 +42,12 @@ def pixel_shuffle_sources(scale: int = 2, channels: int = 1, size=(2, 2),
         flat input pixel index ``a w + b`` behind each output pixel; ``scale``, ``channels``,
         ``size``, ``order``.
     """
-    owner = "pixel_shuffle_sources"
+    owner = _owner
     r = style.check_int(scale, owner, "scale")
     c = style.check_int(channels, owner, "channels")
     h, w = style.check_pair(size, owner, "size")
-    if order not in ORDERS:
-        raise ValueError(f"{owner}: order must be one of {ORDERS}, got {order!r}")
+    check_choice(order, "order", owner, ORDERS)
+    check_alloc((h * r, w * r, c), owner, "source map")
     k = c * r * r
     # One float per (pixel, channel): channel * h * w + pixel, exact in float64.
     ids = (np.arange(k)[None, None, :] * (h * w)
@@ -81,7 +82,7 @@ def pixel_shuffle_figure(scale: int = 2, channels: int = 1, size=(2, 2), order: 
         its channel index, separated by blank columns) and ``"output0"``, ``"output1"``, ...
         (image data: :func:`pixel_shuffle_sources`'s ``channel`` map of each output channel).
     """
-    src = pixel_shuffle_sources(scale, channels, size, order)
+    src = pixel_shuffle_sources(scale, channels, size, order, _owner="pixel_shuffle_figure")
     r, c, (h, w) = src["scale"], src["channels"], src["size"]
     k = c * r * r
     cmap = _channel_cmap(k).with_extremes(bad="white")

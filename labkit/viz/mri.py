@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from labkit._validate import check_int
 from labkit.ops.kspace import fft2c, ifft2c, kspace_mask
 from labkit.viz import style
 
@@ -26,8 +27,7 @@ def slice_image(volume, axis: int, index: int) -> np.ndarray:
     ``origin="lower"``: the slice transposed, so rows run along the second remaining axis.
     """
     vol = style.check_volume(volume, "slice_image")
-    if axis not in (0, 1, 2):
-        raise ValueError(f"slice_image: axis must be 0, 1 or 2, got {axis!r}")
+    axis = check_int(axis, "axis", "slice_image", min=0, max=2)
     n = vol.shape[axis]
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < n:
         raise ValueError(f"slice_image: index {index!r} is outside 0..{n - 1} for axis {axis} of a "
@@ -110,9 +110,9 @@ def slice_figure(volume, axis: int = 2, index=None, voxel_size=None,
     owner = "slice_figure"
     vol = style.check_volume(volume, owner)
     vs = _voxel_size(voxel_size, owner)
-    if axis not in (0, 1, 2):
-        raise ValueError(f"{owner}: axis must be 0, 1 or 2, got {axis!r}")
-    index = vol.shape[axis] // 2 if index is None else index
+    axis = check_int(axis, "axis", owner, min=0, max=2)
+    index = vol.shape[axis] // 2 if index is None else check_int(
+        index, "index", owner, min=0, max=vol.shape[axis] - 1)
     img = slice_image(vol, axis, index)
     fig, axes = style.new_figure(1, 1, width=5.0, height=4.4)
     ax = axes[0, 0]

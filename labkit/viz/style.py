@@ -25,6 +25,8 @@ import io
 import numpy as np
 from matplotlib.figure import Figure
 
+from labkit import _validate
+
 #: Figure width in inches: a JupyterLab notebook column at 100 % zoom.
 FIG_WIDTH = 9.0
 #: Screen resolution of a figure; notebooks store PNGs at this dpi (keeps notebooks small).
@@ -184,6 +186,9 @@ def panel_axes(fig) -> dict:
 
 def figure_to_png(fig, dpi: int = WIDGET_DPI) -> bytes:
     """Render ``fig`` to PNG bytes (Agg, independent of the active backend)."""
+    if not hasattr(fig, "savefig"):
+        raise ValueError(f"figure_to_png: expected a matplotlib Figure, got {type(fig).__name__}")
+    dpi = _validate.check_int(dpi, "dpi", "figure_to_png", min=10, max=1200)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
@@ -231,22 +236,11 @@ def check_volume(vol, owner: str, name: str = "volume") -> np.ndarray:
 
 
 def check_int(value, owner: str, name: str, minimum: int = 1) -> int:
-    """An integer ``>= minimum`` (numpy ints accepted, bools rejected)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        # ValueError, not TypeError: the project's contract for every bad argument.
-        raise ValueError(f"{owner}: {name} must be an int, got {value!r}")  # noqa: TRY004
-    if value < minimum:
-        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value}")
-    return int(value)
+    """An integer ``>= minimum`` (numpy ints accepted, bools rejected): :func:`labkit._validate.check_int`
+    with the argument order the viz modules use."""
+    return _validate.check_int(value, name, owner, min=minimum)
 
 
 def check_pair(value, owner: str, name: str, minimum: int = 1) -> tuple[int, int]:
-    """An int or a pair of ints, each ``>= minimum``, as a pair."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (value, value)
-    try:
-        a, b = value
-    except (TypeError, ValueError):
-        raise ValueError(f"{owner}: {name} must be an int or a pair of ints, "
-                         f"got {value!r}") from None
-    return check_int(a, owner, name, minimum), check_int(b, owner, name, minimum)
+    """An int or a pair of ints, each ``>= minimum``, as a pair (:func:`labkit._validate.as_pair`)."""
+    return _validate.as_pair(value, name, owner, min=minimum)

@@ -19,6 +19,7 @@ import traceback
 
 import ipywidgets as widgets
 
+from labkit._validate import check_choice, check_float, check_int
 from labkit.viz import style
 
 #: CSS of the message line: red for invalid input, grey for information.
@@ -51,6 +52,11 @@ class Explorer:
     def __init__(self, title: str, controls: dict, render, columns: int = 2,
                  dpi: int = style.WIDGET_DPI, info: str = ""):
         self.title = title
+        columns = check_int(columns, "columns", "Explorer", min=1)
+        dpi = check_int(dpi, "dpi", "Explorer", min=10, max=1200)
+        if not isinstance(controls, dict) or not callable(render):
+            raise ValueError("Explorer: controls must be a dict name -> widget and render a "
+                             "function of the values")
         self.controls = dict(controls)
         self._render = render
         self._dpi = dpi
@@ -153,6 +159,25 @@ class Explorer:
     def __repr__(self) -> str:
         status = "ok" if self.error is None else f"error: {self.error}"
         return f"Explorer({self.title!r}, {self.values()}, renders={self.renders}, {status})"
+
+
+def _option_values(options) -> list:
+    return [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in options]
+
+
+def check_control(owner: str, name: str, value, lo=None, hi=None, options=None,
+                  kind: str = "int"):
+    """Validate a factory argument before it becomes a control's initial value.
+
+    ipywidgets would raise a ``TraitError`` from deep inside traitlets; this raises
+    ``ValueError`` naming the factory (``owner``), the argument and the allowed range or
+    choices.  Returns the value (an ``int`` or ``float`` for sliders).
+    """
+    if options is not None:
+        return check_choice(value, name, owner, _option_values(options))
+    if kind == "float":
+        return check_float(value, name, owner, min=lo, max=hi)
+    return check_int(value, name, owner, min=lo, max=hi)
 
 
 def slider(description: str, value: int, lo: int, hi: int, step: int = 1) -> widgets.IntSlider:

@@ -8,7 +8,8 @@ import numpy as np
 from labkit.ops.filters import KERNELS, filter2d
 from labkit.viz.conv import conv_figure
 from labkit.viz.im2col import im2col_arrays, im2col_figure
-from labkit.widgets._base import Explorer, dropdown, slider
+from labkit._validate import check_array
+from labkit.widgets._base import Explorer, check_control, dropdown, slider
 from labkit.widgets.pooling import _stack, default_slices
 
 PADDINGS = [("same", "same"), ("valid", "valid"), ("0", 0), ("1", 1), ("2", 2), ("3", 3)]
@@ -39,9 +40,22 @@ def convolution_explorer(images=None, kernel: str = "sobel_x", stride: int = 1, 
     """
     stack = _stack(default_slices(region=48) if images is None else images,
                    "convolution_explorer")
-    table = dict(KERNELS if kernels is None else kernels)
-    if not table or kernel not in table:
-        raise ValueError(f"convolution_explorer: kernel {kernel!r} is not among {sorted(table)}")
+    owner = "convolution_explorer"
+    if kernels is not None and not isinstance(kernels, dict):
+        raise ValueError(f"{owner}: kernels must be a dict name -> 2-D array, got "
+                         f"{type(kernels).__name__}")
+    table = {}
+    for name, k in (KERNELS if kernels is None else kernels).items():
+        k = check_array(k, owner, name=f"kernel {name!r}", finite=True)
+        if k.ndim != 2 or min(k.shape) < 1:
+            raise ValueError(f"{owner}: kernel {name!r} must be a 2-D array, got shape {k.shape}")
+        table[name] = k
+    if not table:
+        raise ValueError(f"{owner}: kernels is empty")
+    check_control(owner, "kernel", kernel, options=sorted(table))
+    max_stride = check_control(owner, "max_stride", max_stride, 1, 16)
+    stride = check_control(owner, "stride", stride, 1, max_stride)
+    check_control(owner, "padding", padding, options=PADDINGS)
     controls = {
         "kernel": dropdown("kernel", sorted(table), kernel),
         "stride": slider("stride", stride, 1, max_stride),
@@ -77,6 +91,15 @@ def im2col_explorer(size: int = 4, kernel: int = 2, stride: int = 1, padding: in
         :func:`labkit.viz.im2col.im2col_arrays` (``columns``, ``padded``, ...).  A kernel larger
         than the padded image shows a message.
     """
+    owner = "im2col_explorer"
+    max_size = check_control(owner, "max_size", max_size, 2, 32)
+    max_kernel = check_control(owner, "max_kernel", max_kernel, 1, 16)
+    max_stride = check_control(owner, "max_stride", max_stride, 1, 16)
+    max_padding = check_control(owner, "max_padding", max_padding, 0, 16)
+    size = check_control(owner, "size", size, 2, max_size)
+    kernel = check_control(owner, "kernel", kernel, 1, max_kernel)
+    stride = check_control(owner, "stride", stride, 1, max_stride)
+    padding = check_control(owner, "padding", padding, 0, max_padding)
     controls = {
         "size": slider("image size", size, 2, max_size),
         "kernel": slider("kernel", kernel, 1, max_kernel),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_float, check_int, check_seed
 from labkit.viz import style
 from labkit.viz.mri import AXIS_NAMES, slice_figure, slice_image, sr_comparison
-from labkit.widgets._base import Explorer, dropdown, float_slider, slider, toggles
+from labkit.widgets._base import Explorer, check_control, dropdown, float_slider, slider, toggles
 from labkit.widgets.pooling import _stack
 
 
@@ -31,9 +32,16 @@ def volume_viewer(volume, voxel_size=None, axis: int = 2, index: int | None = No
         (:func:`labkit.viz.mri.slice_image`).
     """
     vol = style.check_volume(volume, "volume_viewer")
-    if axis not in (0, 1, 2):
-        raise ValueError(f"volume_viewer: axis must be 0, 1 or 2, got {axis!r}")
-    index = vol.shape[axis] // 2 if index is None else int(index)
+    owner = "volume_viewer"
+    axis = check_control(owner, "axis", axis, 0, 2)
+    index = vol.shape[axis] // 2 if index is None else check_control(
+        owner, "index", index, 0, vol.shape[axis] - 1)
+    if voxel_size is not None:
+        if isinstance(voxel_size, (str, bytes)) or np.ndim(voxel_size) != 1 \
+                or len(voxel_size) != 3:
+            raise ValueError(f"{owner}: voxel_size must be three numbers, got {voxel_size!r}")
+        voxel_size = tuple(check_float(v, "voxel_size", owner, min=0.0, min_open=True)
+                           for v in voxel_size)
     controls = {
         "axis": toggles("axis", [(name, k) for k, name in enumerate(AXIS_NAMES)], axis),
         "index": slider("slice", index, 0, vol.shape[axis] - 1),
@@ -95,7 +103,16 @@ def degradation_explorer(hr_images, method: str = "bicubic", scale: int = 2, noi
         (PSNR, SSIM of the bicubic image, ``crop=scale``).
     """
     from labkit.data import DEGRADATIONS, crop_to_multiple, degrade
-    stack = _stack(hr_images, "degradation_explorer")
+    owner = "degradation_explorer"
+    stack = _stack(hr_images, owner)
+    check_control(owner, "method", method, options=list(DEGRADATIONS))
+    check_control(owner, "scale", scale, options=[2, 3, 4])
+    noise = check_control(owner, "noise", noise, 0.0, 0.2, kind="float")
+    seed = check_seed(seed, "seed", owner)
+    if zoom is not None:
+        if isinstance(zoom, (str, bytes)) or np.ndim(zoom) != 1 or len(zoom) != 3:
+            raise ValueError(f"{owner}: zoom must be (row, col, size), got {zoom!r}")
+        zoom = tuple(check_int(v, "zoom", owner, min=0) for v in zoom)
     controls = {
         "method": dropdown("method", list(DEGRADATIONS), method),
         "scale": dropdown("scale", [2, 3, 4], scale),
@@ -161,8 +178,11 @@ def sr_viewer(hr, outputs, lr=None, scale: int | None = None, zoom_size: int = 4
     low = None if lr is None else _stack(lr, owner)
     if low is not None and low.shape[0] != ref.shape[0]:
         raise ValueError(f"{owner}: lr has {low.shape[0]} slices, hr has {ref.shape[0]}")
+    zoom_size = check_int(zoom_size, "zoom_size", owner, min=2)
     if scale is None:
         scale = 1 if low is None else ref.shape[1] // low.shape[1]
+    else:
+        scale = check_int(scale, "scale", owner, min=1)
     arrays_out = {}
     for name, out in outputs.items():
         if callable(out):

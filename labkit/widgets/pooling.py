@@ -5,18 +5,25 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.viz.pooling import pooling_arrays, pooling_figure
-from labkit.widgets._base import Explorer, slider, toggles
+from labkit.widgets._base import Explorer, check_control, slider, toggles
+
+KINDS = [("max", "max"), ("average", "avg")]
 
 
 def _stack(images, owner: str) -> np.ndarray:
     """``(H, W)`` or ``(N, H, W)`` -> ``(N, H, W)`` float array (checked once, up front)."""
-    a = np.asarray(images)
+    try:
+        a = np.asarray(images)
+    except ValueError:
+        raise ValueError(f"{owner}: images must be an array (H, W) or (N, H, W)") from None
     if a.ndim == 2:
         a = a[None]
     if a.ndim != 3 or a.shape[0] == 0 or min(a.shape[1:]) < 1:
         raise ValueError(f"{owner}: images must be (H, W) or (N, H, W), got shape "
                          f"{np.shape(images)}")
-    if a.dtype.kind not in "biuf" or not np.all(np.isfinite(a)):
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{owner}: images must hold numbers, got dtype {a.dtype}")
+    if not np.all(np.isfinite(a)):
         raise ValueError(f"{owner}: images of shape {a.shape} must hold finite numbers")
     return a.astype(np.float64, copy=False)
 
@@ -63,8 +70,15 @@ def pooling_explorer(images=None, kind: str = "max", size: int = 2, stride: int 
         engine's message instead of a figure.
     """
     stack = _stack(default_slices() if images is None else images, "pooling_explorer")
+    owner = "pooling_explorer"
+    check_control(owner, "kind", kind, options=KINDS)
+    max_size = check_control(owner, "max_size", max_size, 1, 32)
+    max_padding = check_control(owner, "max_padding", max_padding, 0, 16)
+    size = check_control(owner, "size", size, 1, max_size)
+    stride = check_control(owner, "stride", stride, 1, max_size)
+    padding = check_control(owner, "padding", padding, 0, max_padding)
     controls = {
-        "kind": toggles("pooling", [("max", "max"), ("average", "avg")], kind),
+        "kind": toggles("pooling", KINDS, kind),
         "size": slider("window", size, 1, max_size),
         "stride": slider("stride", stride, 1, max_size),
         "padding": slider("padding", padding, 0, max_padding),

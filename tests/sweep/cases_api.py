@@ -533,7 +533,11 @@ def resize_cases():
     bad("imresize-rank5", O, rs(np.zeros((1, 1, 4, 4, 1)), 2))
     bad("imresize-empty", O, rs(np.zeros((0, 4)), 2))
     bad("imresize-empty-batch-hw", O, rs(np.zeros((2, 4, 0)), 2))
-    bad("imresize-long-row", O, rs(np.zeros((1, 100000), np.float32), 2))
+    # A long axis must not need a quadratic (100000 x 200000) matrix: taps are applied directly.
+    good("imresize-long-row", O, rs(np.full((1, 100000), 2.0, np.float32), 2),
+         lambda r: r.shape == (2, 200000) and np.allclose(r, 2.0, atol=1e-5))
+    good("imresize-long-row-shrink", O, rs(np.arange(100000.0)[None], output_shape=(1, 50000)),
+         lambda r: r.shape == (1, 50000) and abs(r[0, 1000] - 2000.5) < 1e-6)
     bad("imresize-huge-scale", O, rs(IMG, 10**5))
     for tag, arr in BAD_ARRAYS:
         bad(f"imresize-dtype-{tag}", O, rs(arr, 2))
@@ -626,7 +630,7 @@ def icnr_filters_cases():
     for tag, v in NOT_SIZES[:6]:
         bad(f"icnr-scale-{tag}", O, lambda v=v: mod("icnr").icnr(3, 2, 8, v))
         bad(f"icnr-in-{tag}", O, lambda v=v: mod("icnr").icnr(3, v, 8, 2))
-    bad("icnr-out-not-multiple", O, lambda: mod("icnr").icnr(3, 2, 6, 2))
+    bad("icnr-dtype", O, lambda: mod("icnr").icnr(3, 2, 6, 2, dtype=np.int32))
     bad("icnr-order", O, lambda: mod("icnr").icnr(3, 2, 8, 2, order="nchw"))
     bad("icnr-seed", O, lambda: mod("icnr").icnr(3, 2, 8, 2, seed=-1))
     bad("icnr-kernel0", O, lambda: mod("icnr").icnr(0, 2, 8, 2))
@@ -700,7 +704,7 @@ def misc_op_cases():
     grad = lambda w: 2 * w  # noqa: E731
     for tag, v in NOT_FLOATS + [("neg", -0.1)]:
         bad(f"{O}-lr-{tag}", O, lambda v=v: m("descent").gradient_descent(grad, [1.0, 1.0], v, 5))
-    for tag, v in NOT_SIZES[:5]:
+    for tag, v in [t for t in NOT_SIZES[:5] if t[0] != "zero"]:   # 0 steps: just w0
         bad(f"{O}-steps-{tag}", O,
             lambda v=v: m("descent").gradient_descent(grad, [1.0, 1.0], 0.1, v))
     for tag, v in [("one", 1.0), ("neg", -0.5), ("nan", float("nan"))]:
@@ -897,8 +901,9 @@ def metric_cases():
         bad(f"{name}-mask-empty", name, M(name, a, b, mask=np.zeros((16, 16), bool)))
         for tag, v in [("str", "yes"), ("none", None)]:
             bad(f"{name}-reduce-{tag}", name, M(name, a, b, reduce=v))
-        bad(f"{name}-long-row", name, M(name, np.zeros((11, 100000), np.float32),
-                                        np.zeros((11, 100000), np.float32)))
+        good(f"{name}-long-row", name, M(name, np.zeros((11, 100000), np.float32),
+                                         np.zeros((11, 100000), np.float32)),
+             lambda r, name=name: r == (float("inf") if name == "psnr" else 1.0))
     bad("ssim-too-small", "ssim", M("ssim", a[:8, :8], b[:8, :8]))
     bad("ssim_map-too-small", "ssim_map", M("ssim_map", a[:8, :8], b[:8, :8]))
     bad("ssim_map-shape", "ssim_map", M("ssim_map", a, b[:12]))
@@ -959,7 +964,7 @@ def model_cases():
         bad(f"{name}-algorithm", name, m(name, 2, 1, 4, algorithm="fft"))
         bad(f"{name}-init", name, m(name, 2, 1, 4, init="xavier"))
         bad(f"{name}-huge", name, m(name, 2, 1, 10**6))
-    for tag, v in NOT_SIZES + [("one", 1)]:
+    for tag, v in NOT_SIZES:
         bad(f"wdsr_a-expansion-{tag}", "wdsr_a", m("wdsr_a", 2, 1, 4, expansion=v))
     for tag, v in NOT_FLOATS + [("zero", 0.0), ("big", 1.5), ("neg", -0.5)]:
         bad(f"wdsr_b-low_rank-{tag}", "wdsr_b", m("wdsr_b", 2, 1, 4, low_rank=v))
@@ -1015,8 +1020,9 @@ def data_cases():
             bad(f"degrade-{meth}-snr-{tag}", O, D(O, hr, 2, meth, noise_snr=v))
         good(f"degrade-{meth}-int-constant", O, D(O, np.full((12, 12), 3), 2, meth),
              lambda r: r.shape == (6, 6) and r.dtype.kind == "f" and np.allclose(r, 3, atol=1e-4))
-        good(f"degrade-{meth}-scale1", O, D(O, hr, 1, meth),
-             lambda r: r.shape == hr.shape and np.allclose(r, hr, atol=1e-5))
+        if meth != "gaussian":   # the Gaussian PSF (FWHM 1 pixel) blurs even at scale 1
+            good(f"degrade-{meth}-scale1", O, D(O, hr, 1, meth),
+                 lambda r: r.shape == hr.shape and np.allclose(r, hr, atol=1e-5))
     for tag, v in [("unknown", "nearest"), ("none", None), ("upper", "Bicubic")]:
         bad(f"degrade-method-{tag}", O, D(O, hr, 2, v))
     for tag, v in BAD_SEEDS[:4]:
@@ -1094,7 +1100,7 @@ def widget_cases():
         return lambda: getattr(__import__("labkit.widgets", fromlist=["x"]), name)(*a, **kw)
     imgs = RNG.random((2, 16, 16)).astype(np.float32)
     for fac in ("convolution_explorer", "conv_explorer"):
-        O = "convolution_explorer" if fac == "convolution_explorer" else "conv_explorer"
+        O = "convolution_explorer"   # conv_explorer is an alias: messages name the function
         for tag, v in [("unknown", "nope"), ("none", None), ("int", 3)]:
             bad(f"{fac}-kernel-{tag}", O, W(fac, imgs, kernel=v))
         for tag, v in [("zero", 0), ("neg", -1), ("bool", True), ("big", 9), ("str", "1"),
@@ -1114,7 +1120,6 @@ def widget_cases():
             bad(f"{O}-{arg}-{tag}", O, W(O, **{arg: v}))
     for tag, v in [("neg", -1), ("bool", True), ("big", 50)]:
         bad(f"{O}-padding-{tag}", O, W(O, padding=v))
-    bad(f"{O}-kernel-larger", O, W(O, size=2, kernel=4, padding=0))
     for tag, v in [("zero", 0), ("bool", True)]:
         bad(f"{O}-max_size-{tag}", O, W(O, max_size=v))
     O = "pooling_explorer"
@@ -1123,7 +1128,7 @@ def widget_cases():
     for arg in ("size", "stride"):
         for tag, v in [("zero", 0), ("bool", True), ("big", 50), ("str", "2")]:
             bad(f"{O}-{arg}-{tag}", O, W(O, imgs, **{arg: v}))
-    for tag, v in [("neg", -1), ("ge-size", 2), ("bool", True)]:
+    for tag, v in [("neg", -1), ("big", 50), ("bool", True)]:
         bad(f"{O}-padding-{tag}", O, W(O, imgs, padding=v))
     bad(f"{O}-images-rank4", O, W(O, np.zeros((1, 1, 8, 8))))
     O = "degradation_explorer"
@@ -1152,7 +1157,7 @@ def widget_cases():
     bad(f"{O}-outputs-empty", O, W(O, hr, {}))
     bad(f"{O}-outputs-shape", O, W(O, hr, {"a": hr[:, :8]}))
     bad(f"{O}-outputs-not-dict", O, W(O, hr, [hr]))
-    for tag, v in [("zero", 0), ("bool", True), ("big", 100), ("str", "4")]:
+    for tag, v in [("zero", 0), ("bool", True), ("float", 4.5), ("str", "4")]:
         bad(f"{O}-zoom_size-{tag}", O, W(O, hr, {"a": hr}, zoom_size=v))
     for tag, v in [("zero", 0), ("bool", True), ("str", "2")]:
         bad(f"{O}-scale-{tag}", O, W(O, hr, {"a": hr}, scale=v))
