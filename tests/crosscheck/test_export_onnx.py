@@ -24,7 +24,7 @@ from labkit.layers import (Activation, AvgPool2D, BatchNorm, Conv2D, Dense, Laye
 from labkit.models import edsr, wdsr_a, wdsr_b  # noqa: E402
 from labkit.network import Network  # noqa: E402
 
-CHECKPOINT = "data/checkpoints/edsr-x2.npz"
+CHECKPOINT = str(Path(__file__).resolve().parents[2] / "data" / "checkpoints" / "edsr-x2.npz")
 TOL = 1e-4
 
 

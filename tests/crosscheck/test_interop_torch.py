@@ -8,6 +8,7 @@ Shapes are odd and varied on purpose ("same" padding with strides splits unevenl
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -292,7 +293,7 @@ def test_models_parity(name, dtype, rng):
 
 
 def test_shipped_checkpoint_parity(rng):
-    net = Network.load("data/checkpoints/edsr-x2.npz")
+    net = Network.load(Path(__file__).resolve().parents[2] / "data" / "checkpoints" / "edsr-x2.npz")
     from labkit.data import degrade, mni_sr_split
 
     hr = mni_sr_split()["test"][:2]
