@@ -30,6 +30,13 @@ import numpy as np
 BENCH_ALGORITHMS = ("naive", "im2col", "winograd", "winograd_f2x3")
 PASSES = ("forward", "forward+backward")
 
+#: Which problems ``labkit bench`` times, defined once (``benchmark_conv``'s defaults are the
+#: full set): image sizes ``H = W``, channel counts ``C_in = C_out``, batch and repeats.
+BENCH_SETS = {
+    "full": {"sizes": (24, 48, 96), "channels": (16, 32, 64), "batch": 16, "repeats": 5},
+    "quick": {"sizes": (16, 32), "channels": (8, 16), "batch": 4, "repeats": 3},
+}
+
 
 def conv_flops(n, ho, wo, c_in, c_out, kh, kw) -> int:
     """Flops of the direct convolution: one multiply and one add per weight and output."""
@@ -46,11 +53,11 @@ def workspace_bytes(algorithm, x_shape, w_shape, stride=(1, 1), pads=((1, 1), (1
     * ``naive``: one ``(N, Ho, Wo, C_out)`` product per tap, reused.
     * ``torch``: not measured (None is returned by :func:`benchmark_conv`).
     """
+    from labkit.ops.geometry import output_hw
     from labkit.ops.im2col import im2col_workspace_bytes
     n, h, w, c_in = x_shape
     kh, kw, _, c_out = w_shape
-    ho = (h + sum(pads[0]) - kh) // stride[0] + 1
-    wo = (w + sum(pads[1]) - kw) // stride[1] + 1
+    ho, wo = output_hw((h, w), (kh, kw), stride, pads)
     if algorithm == "im2col":
         if (kh, kw) == (1, 1) and tuple(stride) == (1, 1) and not any(sum(pads, ())):
             return 0
@@ -186,8 +193,9 @@ def time_conv(algorithm, x_shape, w_shape, stride=(1, 1), padding="same", dtype=
     return {p: median_time(table[p], repeats) for p in passes}
 
 
-def benchmark_conv(sizes=(24, 48, 96), channels=(16, 32, 64), algorithms=("im2col", "winograd"),
-                   include_torch=True, repeats=5, batch=16, kernel=3, passes=PASSES,
+def benchmark_conv(sizes=BENCH_SETS["full"]["sizes"], channels=BENCH_SETS["full"]["channels"],
+                   algorithms=("im2col", "winograd"), include_torch=True,
+                   repeats=BENCH_SETS["full"]["repeats"], batch=BENCH_SETS["full"]["batch"], kernel=3, passes=PASSES,
                    dtype="float32", progress=None) -> list[dict]:
     """Time every algorithm over image sizes and channel counts (``C_in = C_out``).
 
@@ -296,10 +304,7 @@ def main_bench(argv=None) -> int:
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
     args = p.parse_args(argv)
-    if args.quick:
-        cfg = {"sizes": (16, 32), "channels": (8, 16), "batch": 4, "repeats": 3}
-    else:
-        cfg = {"sizes": (24, 48, 96), "channels": (16, 32, 64), "batch": 16, "repeats": 5}
+    cfg = dict(BENCH_SETS["quick" if args.quick else "full"])
     for key in ("sizes", "channels", "batch", "repeats"):
         if getattr(args, key) is not None:          # 0 is a bad value, not "not given"
             cfg[key] = getattr(args, key)

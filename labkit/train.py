@@ -297,6 +297,18 @@ class Trainer:
                 f"{self.current_lr():.3g}); training stopped before updating the weights; "
                 f"{where}. Try a lower learning rate.")
 
+    def _check_weights_finite(self, action: str) -> None:
+        # An update can overflow the weights even from a finite loss and gradient (a huge
+        # learning rate): checked before they are saved or scored, never kept as "good".
+        bad = self.net.nonfinite_weights()
+        if bad:
+            where = (f"the last good checkpoint (step {self.last_checkpoint_step}) "
+                     f"{self.checkpoint} is kept" if self.last_checkpoint_step is not None
+                     else "no checkpoint was written")
+            raise TrainingDiverged(f"Trainer: the weights became NaN or inf by step {self.step} "
+                                   f"(lr {self.current_lr():.3g}; first bad weights "
+                                   f"{bad[:3]}); {action}; {where}. Try a lower learning rate.")
+
     # -- validation ----------------------------------------------------------------------
     @staticmethod
     def _check_val(val):
@@ -322,6 +334,7 @@ class Trainer:
             return None
         from labkit.metrics import psnr
 
+        self._check_weights_finite("not validating")
         lr, hr = self.val
         sr = super_resolve(self.net, lr)
         scale = hr.shape[1] // lr.shape[1]
@@ -428,14 +441,7 @@ class Trainer:
         path = Path(path) if path is not None else self.checkpoint
         if path is None:
             raise ValueError("Trainer.save_checkpoint: no path given and no checkpoint set")
-        bad = self.net.nonfinite_weights()
-        if bad:
-            where = (f"the last good checkpoint (step {self.last_checkpoint_step}) {path} is kept"
-                     if self.last_checkpoint_step is not None else "no checkpoint was written")
-            raise TrainingDiverged(f"Trainer: the weights became NaN or inf by step {self.step} "
-                                   f"(lr {self.current_lr():.3g}; first bad weights "
-                                   f"{bad[:3]}); not saving them; {where}. Try a lower "
-                                   f"learning rate.")
+        self._check_weights_finite("not saving them")
         written = self.net.save(path, extra=self.state_extra())
         if path == self.checkpoint or self.checkpoint is None:
             self.last_checkpoint_step = self.step

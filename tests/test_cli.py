@@ -83,7 +83,7 @@ def test_upscale_json(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,match", [
-    (["train", "--model", "srgan", "--out", "x"], "model must be one of 'edsr', 'wdsr_a', 'wdsr_b'; got 'srgan'"),
+    (["train", "--model", "srgan", "--out", "x"], "'srgan'"),
     (["train", "--scale", "4", "--patch", "90", "--out", "x"], "not divisible by scale"),
     (["evaluate", "missing.npz"], "no such file"),
     (["train", "--steps", "many", "--out", "x"], "invalid int value"),
@@ -127,3 +127,122 @@ def test_module_entry_point_exit_code(tmp_path):
                           timeout=120, check=False)
     assert proc.returncode == 2
     assert "no such file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+TINY_TRAIN = ["train", "--blocks", "1", "--filters", "4", "--steps", "1", "--batch", "1",
+              "--patch", "8", "--no-eval", "--val-slices", "0", "--algorithm", "im2col"]
+
+
+@pytest.fixture()
+def scan(tmp_path):
+    vol = load_volume("phantom").data[40:64, 50:74, 70:82]
+    path = tmp_path / "scan.nii.gz"
+    nib.save(nib.Nifti1Image(vol, np.eye(4)), str(path))
+    return path
+
+
+def one_error_line(capsys, json_mode=False):
+    captured = capsys.readouterr()
+    err = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(err) == 1 and "Traceback" not in captured.err, captured.err
+    if json_mode:
+        assert set(last_json(captured.out)) >= {"error"}
+    return err[0]
+
+
+def test_second_train_on_the_same_out_is_refused(tmp_path, scan, capsys):
+    import os
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".lock").write_text(str(os.getpid()))          # a live run holds the directory
+    assert main(TINY_TRAIN + ["--data", str(scan), "--out", str(run), "--json"]) == 2
+    line = one_error_line(capsys, json_mode=True)
+    assert line.startswith("labkit train: error:") and "in use by another run" in line
+    assert not (run / "checkpoint.npz").exists()
+
+
+def test_stale_lock_is_taken_over_and_orphans_removed(tmp_path, scan, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".lock").write_text("4194000")                 # no such process
+    (run / ".checkpoint.npz.a1b2c3d4.tmp").write_bytes(b"half a checkpoint")
+    assert main(TINY_TRAIN + ["--data", str(scan), "--out", str(run), "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "stale lock of process 4194000" in err and ".checkpoint.npz.a1b2c3d4.tmp" in err
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.npz", "metrics.json",
+                                                      "model.npz"]    # lock released too
+
+
+def test_diverging_run_exits_2_and_keeps_no_bad_checkpoint(tmp_path, scan, capsys):
+    run = tmp_path / "run"
+    assert main(TINY_TRAIN + ["--data", str(scan), "--out", str(run), "--steps", "3", "--lr",
+                              "1e39", "--schedule", "constant", "--checkpoint-every", "1"]) == 2
+    assert "NaN or inf" in one_error_line(capsys)
+    assert not (run / "checkpoint.npz").exists() and not (run / ".lock").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--out", "x", "--schedule", "step", "--gamma", "-1"],
+    ["train", "--out", "x", "--steps", "0"],
+    ["train", "--out", "x", "--seed", "-1"],
+    ["bench", "--batch", "0", "--repeats", "0"],
+    ["evaluate", "missing.npz"],
+    [],
+])
+def test_bad_options_fail_with_json_error(argv, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv + ["--json"]) == 2
+    assert one_error_line(capsys, json_mode=True).startswith("labkit")
+    assert not (tmp_path / "x").exists()                  # a bad option creates nothing
+
+
+def _upscale(scan, out, ck):
+    return ["upscale", str(scan), "-o", str(out), "--checkpoint", str(ck)]
+
+
+def test_upscale_refuses_to_overwrite_its_input(tmp_path, scan, capsys):
+    import os
+
+    ck = edsr(2, 1, 4, seed=0).save(tmp_path / "net.npz")
+    before = scan.read_bytes()
+    os.symlink(scan, tmp_path / "link.nii.gz")
+    (tmp_path / "sub").mkdir()
+    for out in (scan, tmp_path / "link.nii.gz", tmp_path / "sub" / ".." / "scan.nii.gz"):
+        assert main(_upscale(scan, out, ck)) == 2
+        assert "is the input file" in one_error_line(capsys)
+    assert scan.read_bytes() == before
+
+
+def test_upscale_writes_atomically(tmp_path, scan, monkeypatch):
+    ck = edsr(2, 1, 4, seed=0).save(tmp_path / "net.npz")
+    out = tmp_path / "out.nii.gz"
+    out.write_bytes(b"previous output")
+    seen = []
+    real_save = nib.save
+
+    def crashing_save(img, name):
+        seen.append(name)
+        real_save(img, name)
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(nib, "save", crashing_save)
+    assert main(_upscale(scan, out, ck)) == 2
+    # The temporary sat next to the output and kept its .nii.gz ending (nibabel's format
+    # choice); after the crash the old output is intact and no temporary is left.
+    assert seen[0].endswith(".tmp.nii.gz") and seen[0].startswith(str(tmp_path / ".out.nii.gz."))
+    assert out.read_bytes() == b"previous output"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz", "out.nii.gz", "scan.nii.gz"]
+    monkeypatch.setattr(nib, "save", real_save)
+    assert main(_upscale(scan, out, ck)) == 0
+    assert nib.load(str(out)).shape == (48, 48, 12)
+
+
+def test_upscale_refuses_nonfinite_checkpoint(tmp_path, scan, capsys):
+    path = edsr(2, 1, 4, seed=0).save(tmp_path / "net.npz")
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["3.b"] = np.full_like(arrays["3.b"], np.nan)
+    np.savez(path, **arrays)
+    assert main(_upscale(scan, tmp_path / "out.nii.gz", path)) == 2
+    assert "'3.b'" in one_error_line(capsys) and not (tmp_path / "out.nii.gz").exists()

@@ -183,3 +183,36 @@ def test_seed_only_for_phantom():
 def test_non_path_argument():
     with pytest.raises(ValueError, match="load_volume"):
         load_volume(42)
+
+
+def test_load_volume_bounds_the_header_before_reading(tmp_path):
+    # A 1.4 kB file whose header declares 2000 x 2000 x 480 float32 (7.7 GB).
+    img = nib.Nifti1Image(np.zeros((2, 2, 2), np.float32), np.eye(4))
+    img.header.set_data_shape((2000, 2000, 480))
+    img.header["vox_offset"] = 352
+    path = tmp_path / "huge.nii"
+    path.write_bytes(img.header.binaryblock + b"\0" * 1004)
+    with pytest.raises(ValueError, match=r"load_volume: .*huge.nii declares .*max_bytes"):
+        load_volume(path)
+    small = tmp_path / "small.nii.gz"
+    nib.save(nib.Nifti1Image(np.arange(1, 65, dtype=np.float32).reshape(4, 4, 4), np.eye(4)),
+             str(small))
+    assert load_volume(small).data.shape == (4, 4, 4)
+    with pytest.raises(ValueError, match="max_bytes"):
+        load_volume(small, max_bytes=100)
+
+
+def test_load_volume_refuses_unusable_affines_and_directories(tmp_path):
+    data = np.arange(1, 65, dtype=np.float32).reshape(4, 4, 4)
+    for affine in (np.zeros((4, 4)), np.full((4, 4), np.nan)):
+        path = tmp_path / "bad.nii"
+        img = nib.Nifti1Image(data, np.eye(4))
+        img.header["sform_code"], img.header["qform_code"] = 1, 0
+        for i, row in enumerate(("srow_x", "srow_y", "srow_z")):
+            img.header[row] = affine[i]
+        path.write_bytes(img.header.binaryblock + b"\0" * 4 + data.tobytes(order="F"))
+        with pytest.raises(ValueError, match="unusable voxel-to-world affine"):
+            load_volume(path)
+    (tmp_path / "dir.nii.gz").mkdir()
+    with pytest.raises(ValueError, match="is a directory"):
+        load_volume(tmp_path / "dir.nii.gz")

@@ -156,3 +156,93 @@ def test_saved_file_has_default_permissions(tmp_path):
     os.umask(umask)
     path = small_net().save(tmp_path / "net.npz")
     assert (path.stat().st_mode & 0o777) == (0o666 & ~umask)
+
+
+def test_save_and_load_refuse_nonfinite_weights(tmp_path):
+    net = small_net()
+    net.layers[2].params["w"][0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"Network.save: .*NaN or inf in \['2.w'\]"):
+        net.save(tmp_path / "nan.npz")
+    assert not (tmp_path / "nan.npz").exists()
+    arrays = {"__labkit__": np.array(json.dumps(net.architecture())), **net.state_arrays()}
+    np.savez(tmp_path / "nan.npz", **arrays)
+    with pytest.raises(ValueError, match=r"weight '2.w' in .*nan.npz contains NaN or inf"):
+        Network.load(tmp_path / "nan.npz")
+
+
+def test_load_bounds_declared_sizes_before_allocating(tmp_path):
+    import io
+    import zipfile
+
+    net = small_net()
+    arch = net.architecture()
+    arch["layers"][0]["config"].update(out_channels=100000, kernel_size=[99, 99])
+    arrays = {"__labkit__": np.array(json.dumps(arch)), **net.state_arrays()}
+    np.savez(tmp_path / "huge.npz", **arrays)
+    with pytest.raises(ValueError, match="declares 980,.* parameters, more than the bound"):
+        Network.load(tmp_path / "huge.npz")
+    # A zip bomb: an entry that unpacks to 64 MiB (from ~64 kB) in a 1 kB-weight network.
+    good = net.save(tmp_path / "good.npz")
+    with zipfile.ZipFile(good, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("__junk__.npy", bytes(64 * 2 ** 20))
+    with pytest.raises(ValueError, match="'__junk__' .* unpacks to 67,108,864 bytes"):
+        Network.load(good)
+    # A weight whose .npy header declares 10^10 floats: refused from the header alone.
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False,
+                                               "shape": (10 ** 10,)})
+    arrays = {"__labkit__": np.array(json.dumps(net.architecture())), **net.state_arrays()}
+    del arrays["0.w"]
+    np.savez(tmp_path / "lying.npz", **arrays)
+    with zipfile.ZipFile(tmp_path / "lying.npz", "a") as z:
+        z.writestr("0.w.npy", buf.getvalue())
+    with pytest.raises(ValueError, match=r"weight '0.w' .* has shape \(10000000000,\)"):
+        Network.load(tmp_path / "lying.npz")
+
+
+@pytest.mark.parametrize("mutate,match", [
+    (lambda a: a.pop("layers"), "no list of 'layers'"),
+    (lambda a: a.update(layers=[{"type": "Conv2D", "config": {"bogus": 1}}]), "invalid config"),
+    (lambda a: a.update(layers=["Conv2D"]), "not a dict"),
+])
+def test_load_rejects_malformed_architectures(tmp_path, mutate, match):
+    net = small_net()
+    arch = net.architecture()
+    mutate(arch)
+    np.savez(tmp_path / "bad.npz", __labkit__=np.array(json.dumps(arch)))
+    with pytest.raises(ValueError, match=match):
+        Network.load(tmp_path / "bad.npz")
+
+
+def test_load_refuses_pickles_corrupt_and_directories(tmp_path):
+    with open(tmp_path / "pickle.npz", "wb") as fh:
+        np.save(fh, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="not a labkit network file"):
+        Network.load(tmp_path / "pickle.npz")
+    path = small_net().save(tmp_path / "crc.npz")
+    raw = bytearray(path.read_bytes())
+    raw[200:208] = bytes(b ^ 0xFF for b in raw[200:208])
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="corrupt"):
+        Network.load(path)
+    (tmp_path / "dir.npz").mkdir()
+    with pytest.raises(ValueError, match="is a directory"):
+        Network.load(tmp_path / "dir.npz")
+
+
+def test_two_input_layers_share_one_mechanism():
+    from labkit.layers import Route
+    from labkit.layers.base import Layer, MergeLayer
+
+    assert issubclass(Shortcut, MergeLayer) and issubclass(Route, MergeLayer)
+    # The index contract: negative counts back from the layer, non-negative is absolute.
+    assert Shortcut(-1).source_position(5) == 4 and Shortcut(2).source_position(5) == 2
+    assert Route(-6).source_position(5) == -1                   # the network input
+    with pytest.raises(ValueError, match="only read an earlier output"):
+        Shortcut(5).source_position(5)
+    with pytest.raises(NotImplementedError):
+        Layer().forward(np.zeros((1, 2, 2, 1)))
+    net = Network([Conv2D(1, 2, 3, seed=0), Route(-2), Conv2D(1, 2, 1, seed=1),
+                   Shortcut(0)])
+    assert net.output_shapes((1, 4, 4, 1)) == [(1, 4, 4, 2), (1, 4, 4, 1), (1, 4, 4, 2),
+                                               (1, 4, 4, 2)]
