@@ -81,8 +81,9 @@ def from_json(text, where: str = "state"):
 def _json_dict(extra, key, path):
     value = from_json(extra[key], f"{path} entry {key}")
     if not isinstance(value, dict):
-        raise ValueError(f"load_checkpoint_info: {path} entry {key} is {type(value).__name__}, "
-                         f"not a JSON object")
+        raise ValueError(  # noqa: TRY004 - bad file content is a bad value
+            f"load_checkpoint_info: {path} entry {key} is {type(value).__name__}, not a JSON "
+            f"object")
     return value
 
 

@@ -81,7 +81,7 @@ class Network:
     def named_grads(self) -> dict[str, np.ndarray]:
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
 
-    def astype(self, dtype) -> "Network":
+    def astype(self, dtype) -> Network:
         for layer in self.layers:
             layer.astype(dtype)
         return self
@@ -184,7 +184,7 @@ class Network:
                 f"{'#':>3}  {'layer':<44} {'output shape':<22} {'params':>10}",
                 "-" * 82]
         for i, (layer, shape) in enumerate(zip(self.layers, shapes)):
-            rows.append(f"{i:>3}  {repr(layer)[:44]:<44} {str(shape):<22} {layer.n_params:>10,}")
+            rows.append(f"{i:>3}  {repr(layer)[:44]:<44} {shape!s:<22} {layer.n_params:>10,}")
         rows += ["-" * 82, f"total parameters: {self.n_params:,}"]
         return "\n".join(rows)
 
@@ -230,7 +230,7 @@ class Network:
         return atomic_savez(path, arrays)
 
     @classmethod
-    def from_architecture(cls, arch: dict, max_params: int = MAX_PARAMS) -> "Network":
+    def from_architecture(cls, arch: dict, max_params: int = MAX_PARAMS) -> Network:
         """Build the network an :meth:`architecture` dict describes (fresh weights).
 
         The parameter count it declares is checked against ``max_params`` *before* any layer
@@ -240,18 +240,20 @@ class Network:
             raise ValueError("Network.load: not a labkit network (missing architecture header)")
         specs = arch.get("layers")
         if not isinstance(specs, list):
-            raise ValueError(f"Network.load: the architecture has no list of 'layers' (got "
-                             f"{type(specs).__name__})")
+            raise ValueError(  # noqa: TRY004 - bad file content is a bad value
+                f"Network.load: the architecture has no list of 'layers' (got "
+                f"{type(specs).__name__})")
         configs, declared = [], 0
         for i, spec in enumerate(specs):
             if not isinstance(spec, dict):
-                raise ValueError(f"Network.load: layer {i} is {spec!r}, not a dict")
+                raise ValueError(f"Network.load: layer {i} is {spec!r}, not a dict")  # noqa: TRY004
             kind = spec.get("type")
             if not isinstance(kind, str) or kind not in LAYER_TYPES:
                 raise ValueError(f"Network.load: layer {i} has unknown type {kind!r}")
             cfg = spec.get("config", {})
             if not isinstance(cfg, dict):
-                raise ValueError(f"Network.load: layer {i} ({kind}) config is not a dict: {cfg!r}")
+                raise ValueError(  # noqa: TRY004
+                    f"Network.load: layer {i} ({kind}) config is not a dict: {cfg!r}")
             cfg = dict(cfg)
             for key in ("kernel_size", "stride", "size", "padding"):
                 if isinstance(cfg.get(key), list):
@@ -273,7 +275,7 @@ class Network:
         return cls(layers, name=name if isinstance(name, str) else "network")
 
     @classmethod
-    def load(cls, path, max_params: int = MAX_PARAMS) -> "Network":
+    def load(cls, path, max_params: int = MAX_PARAMS) -> Network:
         """Read a file written by :meth:`save` (never unpickles).
 
         Refuses (``ValueError`` naming the file): anything but a labkit ``.npz``, corrupt or
@@ -285,7 +287,7 @@ class Network:
         return net
 
     @classmethod
-    def load_with_extra(cls, path, max_params: int = MAX_PARAMS) -> tuple["Network", dict]:
+    def load_with_extra(cls, path, max_params: int = MAX_PARAMS) -> tuple[Network, dict]:
         """Like :meth:`load`, also returning the arrays that are not weights (``extra``)."""
         path = Path(path)
         if not path.exists():
@@ -298,7 +300,7 @@ class Network:
             raise ValueError(f"Network.load: {path} is not a labkit network file (not an .npz "
                              f"archive: {exc})") from None
         with archive:
-            members = {(i.filename[:-4] if i.filename.endswith(".npy") else i.filename): i
+            members = {(i.filename.removesuffix(".npy")): i
                        for i in archive.infolist()}
             if "__labkit__" not in members:
                 raise ValueError(f"Network.load: {path} is not a labkit network file "

@@ -12,7 +12,7 @@ on a batch of random patches from :class:`labkit.data.PatchSampler`, with the le
 
 Checkpoints never lose work:
 
-* they are written atomically (temporary file + rename, :func:`labkit.network.atomic_savez`)
+* they are written atomically (temporary file + rename, :mod:`labkit.atomic`)
   every ``checkpoint_every`` steps and at the end, so a crash mid-save leaves the previous
   file intact;
 * they hold everything the run depends on: weights, the Adam moments and step counts, the

@@ -56,7 +56,7 @@ class Layer:
             return p.dtype
         return np.dtype(np.float32)
 
-    def astype(self, dtype) -> "Layer":
+    def astype(self, dtype) -> Layer:
         """Convert parameters and buffers in place to ``dtype`` (float64 for gradient checks)."""
         for store in (self.params, self.buffers):
             for k, v in store.items():
@@ -116,7 +116,8 @@ class MergeLayer(Layer):
     def __init__(self, index):
         super().__init__()
         if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
-            raise ValueError(f"{type(self).__name__}: index must be an int, got {index!r}")
+            raise ValueError(  # noqa: TRY004 - the contract: bad input is ValueError
+                f"{type(self).__name__}: index must be an int, got {index!r}")
         self.index = int(index)
         self.d_other = None
 
