@@ -71,3 +71,25 @@ def test_problem_is_he_initialised():
     x, w, _b = bench.make_conv_problem(2, 8, 8, 16, 16, dtype="float64")
     assert x.dtype == np.float64 and w.shape == (3, 3, 16, 16)
     assert abs(w.std() - np.sqrt(2 / (9 * 16))) < 0.02
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["--batch", "0", "--repeats", "0"], "--batch and --repeats must be >= 1"),   # once ignored
+    (["--repeats", "0"], "must be >= 1"),
+    (["--batch", "abc"], "invalid int value"),
+    (["--sizes", "100000"], "GiB of workspace"),
+])
+def test_main_bench_rejects_bad_options_in_one_line(argv, match):
+    with pytest.raises(ValueError, match=match) as info:
+        bench.main_bench(["--no-torch", *argv])
+    assert str(info.value).startswith("labkit bench: ") and "\n" not in str(info.value)
+
+
+def test_problem_sets_are_defined_once():
+    import inspect
+
+    defaults = inspect.signature(bench.benchmark_conv).parameters
+    full = bench.BENCH_SETS["full"]
+    assert defaults["sizes"].default == full["sizes"]
+    assert defaults["channels"].default == full["channels"]
+    assert defaults["batch"].default == full["batch"]
