@@ -148,7 +148,7 @@ def test_bad_input_names_layer_and_shapes(make, x, pattern):
     (lambda: Activation("swish"), r"Activation: unknown name 'swish'"),
     (lambda: Activation("relu", alpha=0.2), r"unexpected keyword"),
     (lambda: PixelShuffle(0), r"PixelShuffle: scale must be an int >= 1"),
-    (lambda: PixelShuffle(2, order="nchw"), r"PixelShuffle: order must be"),
+    (lambda: PixelShuffle(2, order="nchw"), r"PixelShuffle: unknown order .nchw."),
     (lambda: BatchNorm(0), r"BatchNorm: channels"),
     (lambda: Dense(0, 3), r"Dense: in_features"),
     (lambda: Shortcut(1.5), r"Shortcut: index must be an int"),

@@ -123,7 +123,7 @@ def test_build_sr_model_and_errors():
         wdsr_a(5)
     with pytest.raises(ValueError, match="wdsr_b: low_rank"):
         wdsr_b(2, low_rank=0.0)
-    with pytest.raises(ValueError, match="wdsr_a: need"):
+    with pytest.raises(ValueError, match="wdsr_a: n_filters must be an int >= 1, got 0"):
         wdsr_a(2, n_filters=0)
     with pytest.raises(ValueError, match="plain_cnn"):
         plain_cnn(0)

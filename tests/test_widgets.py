@@ -143,7 +143,7 @@ def test_convolution_explorer_headless(stack):
     np.testing.assert_allclose(state.arrays["output"], expected)
     np.testing.assert_allclose(shown(state, "output"), expected)
     np.testing.assert_array_equal(shown(state, "kernel"), KERNELS["laplacian"])
-    with pytest.raises(ValueError, match="convolution_explorer: kernel"):
+    with pytest.raises(ValueError, match="convolution_explorer: unknown kernel"):
         convolution_explorer(stack, kernel="nope")
 
 
