@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from labkit.ops.geometry import pad_nhwc, resolve_padding, unpad_nhwc
+from labkit.ops.geometry import check_window, pad_nhwc, resolve_padding, unpad_nhwc
 from labkit.ops.im2col import col2im, im2col
 from labkit.viz import style
 
@@ -37,13 +37,7 @@ def _geometry(x4, kernel, stride, padding, owner):
     kernel = style.check_pair(kernel, owner, "kernel")
     stride = style.check_pair(stride, owner, "stride")
     pads = resolve_padding(padding, kernel, stride, x4.shape[1:3], owner)
-    hp = x4.shape[1] + sum(pads[0])
-    wp = x4.shape[2] + sum(pads[1])
-    if kernel[0] > hp or kernel[1] > wp:
-        raise ValueError(f"{owner}: kernel {kernel[0]}x{kernel[1]} is larger than the padded "
-                         f"input {hp}x{wp} (input {x4.shape[1:3]}, padding {pads})")
-    ho = (hp - kernel[0]) // stride[0] + 1
-    wo = (wp - kernel[1]) // stride[1] + 1
+    ho, wo = check_window(x4.shape[1:3], kernel, stride, pads, owner, "kernel", x4.shape[1:3])
     return kernel, stride, pads, ho, wo
 
 
