@@ -196,3 +196,25 @@ def test_pool_backends_agree(cls, rng):
     np.testing.assert_allclose(a.backward(dy), b.backward(dy), rtol=1e-14, atol=1e-15)
     with pytest.raises(ValueError, match="unknown backend"):
         cls(2, backend="cuda")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_batchnorm_refuses_non_finite_training_input_and_keeps_stats(bad):
+    bn = BatchNorm(2)
+    x = np.random.default_rng(0).standard_normal((4, 3, 3, 2)).astype(np.float32)
+    bn.forward(x)
+    mean, var = bn.buffers["running_mean"].copy(), bn.buffers["running_var"].copy()
+    x[1, 2, 0, 1] = bad
+    with pytest.raises(ValueError, match=r"BatchNorm.*contains NaN or inf"):
+        bn.forward(x, training=True)
+    np.testing.assert_array_equal(bn.buffers["running_mean"], mean)
+    np.testing.assert_array_equal(bn.buffers["running_var"], var)
+    # evaluation does not touch the statistics: NaN simply propagates there
+    assert np.isnan(bn.forward(x, training=False)).any() == np.isnan(bad)
+
+
+def test_integer_inputs_are_computed_in_float():
+    conv = Conv2D(1, 1, 3, padding="valid", seed=0, algorithm="naive")
+    xi = np.arange(16).reshape(1, 4, 4, 1)
+    np.testing.assert_allclose(conv.forward(xi), conv.forward(xi.astype(np.float32)))
+    assert Activation("logistic").forward(np.array([[0]]))[0, 0] == 0.5

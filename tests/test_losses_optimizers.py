@@ -66,3 +66,37 @@ def test_optimizer_bad_input():
         SGD(0.1, momentum=1.5)
     with pytest.raises(ValueError, match=r"gradient 'p' has shape \(3,\), parameter has \(2,\)"):
         SGD(0.1).update({"p": np.zeros(2)}, {"p": np.zeros(3)})
+
+
+@pytest.mark.parametrize("loss, expected", [(L1Loss, 0.7), (MSELoss, 0.49),
+                                            (CharbonnierLoss, np.sqrt(0.49 + 1e-6))])
+def test_integer_predictions_give_the_float_result(loss, expected):
+    # An integer y - t used to truncate: L1Loss()([0, 0], [0.7, 0.7]) returned 0.0.
+    lf = loss()
+    assert abs(lf(np.array([0, 0]), np.array([0.7, 0.7])) - expected) < 1e-6
+    assert lf.backward().dtype.kind == "f"
+
+
+@pytest.mark.parametrize("make, pattern", [
+    (lambda: SGD(-0.1), r"SGD: lr must be >= 0"),
+    (lambda: SGD(True), r"SGD: lr must be a number, got True"),
+    (lambda: SGD(0.1, momentum=1.0), r"SGD: momentum must be < 1"),
+    (lambda: Adam(beta1=1.0), r"Adam: beta1 must be < 1"),
+    (lambda: Adam(beta2=-0.1), r"Adam: beta2 must be >= 0"),
+    (lambda: Adam(eps=0.0), r"Adam: eps must be > 0"),
+    (lambda: CharbonnierLoss("a"), r"CharbonnierLoss: eps must be a number"),
+])
+def test_bad_hyper_parameters(make, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        make()
+
+
+def test_update_refuses_missing_or_non_finite_gradients():
+    opt = Adam(0.1)
+    p = np.zeros(2)
+    with pytest.raises(ValueError, match="Adam: no gradient for parameter 'w'"):
+        opt.update({"w": p}, {})
+    with pytest.raises(ValueError, match="Adam: gradient 'w' of shape .* contains NaN"):
+        opt.update({"w": p}, {"w": np.array([np.nan, 1.0])})
+    np.testing.assert_array_equal(p, 0.0)
+    assert opt.state == {}

@@ -166,3 +166,27 @@ def test_brain_mask_bad_input():
         brain_mask(np.zeros(4))
     with pytest.raises(ValueError, match="brain_mask"):
         brain_mask(np.zeros((4, 4)), threshold=1.5)
+
+
+@pytest.mark.parametrize("func", [psnr, ssim])
+def test_empty_batch_is_an_error_not_nan(func):
+    with pytest.raises(ValueError, match=f"{func.__name__}: empty input of shape"):
+        func(np.zeros((0, 16, 16)), np.zeros((0, 16, 16)))
+
+
+def test_integer_images_are_scored_in_float64():
+    a = np.array([[0, 200], [10, 255]], dtype=np.uint8)
+    b = np.array([[255, 0], [10, 250]], dtype=np.uint8)
+    mse = np.mean((a.astype(float) - b.astype(float)) ** 2)      # uint8 would wrap around
+    assert abs(psnr(a, b, data_range=255) - 10 * np.log10(255 ** 2 / mse)) < 1e-9
+
+
+def test_long_images_use_linear_memory_and_match_the_matrix_path(monkeypatch):
+    import labkit.metrics as M
+    rng = np.random.default_rng(1)
+    x, ref = rng.random((2, 23, 40)), rng.random((2, 23, 40))
+    dense = M.ssim(x, ref, reduce=False)
+    monkeypatch.setattr(M, "DENSE_LIMIT_BYTES", 0)               # force the shifted-view path
+    np.testing.assert_allclose(M.ssim(x, ref, reduce=False), dense, rtol=1e-12, atol=1e-12)
+    # (11, 100000) once asked for an 80 GB banded matrix
+    assert ssim(np.ones((11, 100000), np.float32), np.ones((11, 100000), np.float32)) == 1.0

@@ -136,3 +136,31 @@ def test_thread_plan_covers_tiles_once():
         assert 16 <= chunk <= 256
         assert parts[0][0] == 0 and parts[-1][1] == n_tiles
         assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size, stride, pads", [((2, 2), (2, 2), ((0, 0), (0, 0))),
+                                                ((3, 3), (1, 1), ((1, 1), (1, 1))),
+                                                ((3, 2), (2, 1), ((1, 0), (0, 1)))])
+def test_maxpool_nan_windows_agree(dtype, size, stride, pads):
+    # A NaN in a window makes that output NaN on both paths (numpy's argmax picks the first
+    # NaN), and the gradient goes to that NaN pixel on both paths.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 7, 6, 3)).astype(dtype)
+    x[rng.random(x.shape) < 0.08] = np.nan
+    x[0, 0, 0, 0] = np.nan
+    y_np, c_np = pooling.maxpool_forward(x, size, stride, pads)
+    y_nb, c_nb = pooling_numba.maxpool_forward(x, size, stride, pads)
+    np.testing.assert_array_equal(np.isnan(y_np), np.isnan(y_nb))
+    assert np.isnan(y_np).any() and not np.isnan(y_np).all()
+    np.testing.assert_allclose(y_nb[~np.isnan(y_nb)], y_np[~np.isnan(y_np)], rtol=0, atol=0)
+    np.testing.assert_array_equal(c_np[1], c_nb[1])          # same winning taps
+    dy = rng.standard_normal(y_np.shape).astype(dtype)
+    np.testing.assert_allclose(pooling_numba.maxpool_backward(dy, c_nb),
+                               pooling.maxpool_backward(dy, c_np), rtol=1e-6, atol=1e-6)
+
+
+def test_maxpool_nan_example_from_the_issue():
+    x = np.array([1, np.nan, 2, 3], np.float32).reshape(1, 2, 2, 1)
+    for mod in (pooling, pooling_numba):
+        assert np.isnan(mod.maxpool_forward(x, (2, 2), (2, 2), ((0, 0), (0, 0)))[0]).all()

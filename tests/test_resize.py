@@ -198,3 +198,30 @@ def test_bad_arguments(kwargs):
 def test_bad_rank(shape):
     with pytest.raises(ValueError, match=r"imresize.*shape"):
         imresize(np.zeros(shape), 2)
+
+
+@pytest.mark.parametrize("method", ["bicubic", "bilinear", "nearest"])
+@pytest.mark.parametrize("shape, out", [((13, 17), (26, 9)), ((3, 11, 7), (5, 21)),
+                                        ((2, 9, 8, 3), (4, 3))])
+def test_tap_path_equals_dense_matrices(monkeypatch, method, shape, out):
+    import labkit.ops.resize as R
+    x = np.random.default_rng(2).random(shape)
+    dense = R.imresize(x, output_shape=out, method=method)
+    monkeypatch.setattr(R, "DENSE_LIMIT_BYTES", 0)               # force the linear-memory path
+    np.testing.assert_allclose(R.imresize(x, output_shape=out, method=method), dense,
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_long_axis_does_not_allocate_quadratic_memory():
+    # (1, 100000) used to ask for two dense matrices, 149 GiB in all.
+    y = imresize(np.full((1, 100000), 3.0, np.float32), 2)
+    assert y.shape == (2, 200000) and np.allclose(y, 3.0, atol=1e-5)
+
+
+def test_huge_output_is_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"imresize: the output would have shape"):
+        imresize(np.zeros((12, 14)), 10**5)
+    with pytest.raises(ValueError, match=r"imresize: output_shape must be an int >= 1, got 2.5"):
+        imresize(np.zeros((12, 14)), output_shape=(2.5, 4))
+    with pytest.raises(ValueError, match=r"imresize: scale must be a number, got True"):
+        imresize(np.zeros((12, 14)), True)
