@@ -36,6 +36,11 @@ So in an SR network only the head convolution (``1 -> F`` on a grey MRI slice) r
 
 from __future__ import annotations
 
+import numpy as np
+
+from labkit._validate import as_pair, check_int
+from labkit.ops.geometry import check_pads, output_hw
+
 #: Smallest ``C_in`` for which Winograd beats im2col.
 WINOGRAD_MIN_CHANNELS = 8
 #: Smallest number of 4x4 output tiles (over the whole batch) for which Winograd pays off.
@@ -65,15 +70,20 @@ def choose_algorithm(x_shape, w_shape, stride, pads, dtype=None) -> str:
         ``"winograd"`` when the kernel is 3x3 with stride 1, ``C_in >= WINOGRAD_MIN_CHANNELS``
         and there are at least ``MIN_TILES`` 4x4 output tiles; ``"im2col"`` otherwise.
     """
-    if len(x_shape) != 4 or len(w_shape) != 4:
-        raise ValueError(f"choose_algorithm: expected x (N, H, W, C) and w (kh, kw, C_in, C_out) "
-                         f"shapes, got {tuple(x_shape)} and {tuple(w_shape)}")
+    owner = "choose_algorithm"
+    shapes = []
+    for name, shp in (("x_shape", x_shape), ("w_shape", w_shape)):
+        if isinstance(shp, (str, bytes)) or np.ndim(shp) != 1 or len(shp) != 4:
+            raise ValueError(f"{owner}: expected x (N, H, W, C) and w (kh, kw, C_in, C_out) "
+                             f"shapes, got {x_shape!r} and {w_shape!r}")
+        shapes.append(tuple(check_int(v, name, owner, min=0) for v in shp))
+    x_shape, w_shape = shapes
+    stride = as_pair(stride, "stride", owner, min=1)
     if not winograd_applicable(w_shape, stride):
         return "im2col"
     n, h, w, _ = x_shape
     c_in = w_shape[2]
-    ho = h + pads[0][0] + pads[0][1] - 2
-    wo = w + pads[1][0] + pads[1][1] - 2
+    ho, wo = output_hw((h, w), w_shape[:2], stride, check_pads(pads, owner))
     tiles = n * -(-ho // 4) * -(-wo // 4)
     if c_in >= WINOGRAD_MIN_CHANNELS and tiles >= MIN_TILES:
         return "winograd"

@@ -27,15 +27,25 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from labkit._validate import as_pair, check_array, check_int
-from labkit.ops.geometry import (NO_PADS, Pads, check_conv_args, check_window, output_hw, pad_nhwc,
-                                 unpad_nhwc)
+from labkit._validate import as_pair, check_array, check_choice, check_int
+from labkit.ops.geometry import (NO_PADS, Pads, check_conv_args, check_pads, check_window,
+                                 output_hw, pad_nhwc, unpad_nhwc)
 
 
 def _check_shape4(shape, owner: str) -> tuple[int, int, int, int]:
     if isinstance(shape, (str, bytes)) or np.ndim(shape) != 1 or len(shape) != 4:
         raise ValueError(f"{owner}: x_shape must be (N, H, W, C), got {shape!r}")
     return tuple(check_int(v, "x_shape", owner, min=0) for v in shape)
+
+
+def _window_args(owner, x_shape, kernel, stride, pads):
+    """Validated ``(kernel, stride, pads, (Ho, Wo))`` for a window over ``x_shape`` (NHWC)."""
+    x_shape = _check_shape4(x_shape, owner)
+    kernel = as_pair(kernel, "kernel", owner, min=1)
+    stride = as_pair(stride, "stride", owner, min=1)
+    pads = check_pads(pads, owner)
+    out = check_window(x_shape[1:3], kernel, stride, pads, owner, "kernel", x_shape)
+    return kernel, stride, pads, out
 
 
 def sliding_windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
@@ -96,10 +106,12 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kernel: tuple[i
 
 def im2col_workspace_bytes(x_shape, kernel, stride, pads: Pads, itemsize: int = 4) -> int:
     """Bytes of the column matrix im2col builds: ``N Ho Wo kh kw C_in * itemsize``."""
-    n, h, w, c = x_shape
+    kernel, stride, pads, (ho, wo) = _window_args("im2col_workspace_bytes", x_shape, kernel,
+                                                  stride, pads)
+    n, _, _, c = x_shape
     kh, kw = kernel
-    ho, wo = output_hw((h, w), kernel, stride, pads)
-    return n * ho * wo * kh * kw * c * itemsize
+    return n * ho * wo * kh * kw * c * check_int(itemsize, "itemsize", "im2col_workspace_bytes",
+                                                 min=1)
 
 
 # ----------------------------------------------------------------------------- numba backend
@@ -110,9 +122,9 @@ def im2col_numba(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]
     numba kernel directly from the unpadded ``x`` (zeros where a window hangs over the
     border).  Shape ``(N * Ho * Wo, kh * kw * C)``."""
     from labkit.ops._numba_kernels import im2col_numba as kernel_fn
-    _, h, w, _ = x.shape
+    x = check_array(x, "im2col_numba", ndim=4)
+    kernel, stride, pads, (ho, wo) = _window_args("im2col_numba", x.shape, kernel, stride, pads)
     kh, kw = kernel
-    ho, wo = output_hw((h, w), kernel, stride, pads)
     n, c = x.shape[0], x.shape[3]
     cols = np.empty((n * ho * wo, kh * kw * c), dtype=x.dtype)
     kernel_fn(np.ascontiguousarray(x), kh, kw, stride[0], stride[1], pads[0][0], pads[1][0],
@@ -125,9 +137,10 @@ def col2im_numba(cols: np.ndarray, x_shape, kernel: tuple[int, int],
     """Same as ``unpad_nhwc(col2im(cols, padded_shape, kernel, stride), pads)``: the adjoint of
     :func:`im2col_numba`, computed as a parallel gather.  Returns ``x_shape`` (unpadded)."""
     from labkit.ops._numba_kernels import col2im_numba as kernel_fn
-    n, h, w, c = x_shape
+    kernel, stride, pads, (ho, wo) = _window_args("col2im_numba", x_shape, kernel, stride, pads)
+    cols = check_array(cols, "col2im_numba", ndim=2, name="columns")
+    n, h, w, c = x_shape = _check_shape4(x_shape, "col2im_numba")
     kh, kw = kernel
-    ho, wo = output_hw((h, w), kernel, stride, pads)
     if cols.shape != (n * ho * wo, kh * kw * c):
         raise ValueError(f"col2im_numba: expected columns of shape {(n * ho * wo, kh * kw * c)} "
                          f"for input {tuple(x_shape)}, kernel {kernel}, stride {stride}, "
@@ -151,10 +164,11 @@ def conv2d_im2col_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (0,
     The column matrix is kept in the cache: the weight gradient reuses it.  ``backend`` picks
     how the column matrix is built (``"numba"`` or ``"numpy"``, see the module docstring).
     """
-    ho, wo = check_conv_args(x, w, stride, pads, "conv2d_im2col_forward")
-    if backend not in ("numba", "numpy"):
-        raise ValueError(f"conv2d_im2col_forward: backend must be 'numba' or 'numpy', "
-                         f"got {backend!r}")
+    owner = "conv2d_im2col_forward"
+    check_choice(backend, "backend", owner, ("numba", "numpy"))
+    x = check_array(x, owner, name="input")
+    w = check_array(w, owner, name="weights")
+    ho, wo = check_conv_args(x, w, stride, pads, owner)
     kh, kw, cin, cout = w.shape
     if _is_pointwise(w, stride, pads):
         cols = np.ascontiguousarray(x).reshape(-1, cin)       # a 1x1 conv is already a GEMM

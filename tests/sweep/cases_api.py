@@ -396,6 +396,50 @@ def conv_op_cases():
         .col2im(np.zeros((4, 4)), (3, 3, 1), (2, 2)))
     bad("col2im-stride0", O, lambda: __import__("labkit.ops.im2col", fromlist=["x"])
         .col2im(np.zeros((4, 4)), (1, 3, 3, 1), (2, 2), (0, 0)))
+    def i2c(name, *a, **kw):
+        return lambda: getattr(__import__("labkit.ops.im2col", fromlist=["x"]), name)(*a, **kw)
+    O = "conv2d_im2col_forward"
+    P1 = ((1, 1), (1, 1))
+    for backend in ("numba", "numpy"):
+        bad(f"{O}-{backend}-rank3", O, i2c(O, X4[0], W33, None, (1, 1), P1, backend))
+        bad(f"{O}-{backend}-channels", O,
+            i2c(O, X4, np.zeros((3, 3, 2, 2), np.float32), None, (1, 1), P1, backend))
+        bad(f"{O}-{backend}-stride0", O, i2c(O, X4, W33, None, (0, 1), P1, backend))
+        bad(f"{O}-{backend}-stride-bool", O, i2c(O, X4, W33, None, (True, 1), P1, backend))
+        bad(f"{O}-{backend}-pads-neg", O, i2c(O, X4, W33, None, (1, 1), ((-1, 0), (0, 0)),
+                                              backend))
+        bad(f"{O}-{backend}-pads-bool", O, i2c(O, X4, W33, None, (1, 1), ((True, 0), (0, 0)),
+                                               backend))
+        bad(f"{O}-{backend}-kernel-larger", O,
+            i2c(O, X4[:, :1, :1], W33, None, (1, 1), ((0, 0), (0, 0)), backend))
+        bad(f"{O}-{backend}-str", O, i2c(O, np.full((1, 4, 4, 3), "a"), W33, None, (1, 1), P1,
+                                         backend))
+        good(f"{O}-{backend}-int", O,
+             i2c(O, np.ones((1, 3, 3, 3), dtype=int), np.ones((3, 3, 3, 1)), None, (1, 1),
+                 ((0, 0), (0, 0)), backend),
+             lambda r: np.allclose(r[0], 27.0) and r[0].shape == (1, 1, 1, 1))
+    bad(f"{O}-backend", O, i2c(O, X4, W33, None, (1, 1), P1, "cuda"))
+    O = "im2col_numba"
+    bad(f"{O}-rank3", O, i2c(O, np.zeros((4, 4, 1)), (2, 2)))
+    bad(f"{O}-kernel-larger", O, i2c(O, np.zeros((1, 2, 2, 1)), (3, 3)))
+    bad(f"{O}-stride0", O, i2c(O, np.zeros((1, 4, 4, 1)), (2, 2), (0, 1)))
+    bad(f"{O}-kernel-bool", O, i2c(O, np.zeros((1, 4, 4, 1)), (True, 2)))
+    bad(f"{O}-pads-neg", O, i2c(O, np.zeros((1, 4, 4, 1)), (2, 2), (1, 1), ((-1, 0), (0, 0))))
+    good(f"{O}-equals-numpy", O,
+         lambda: (i2c("im2col_numba", X4, (3, 3), (2, 1), ((1, 0), (1, 1)))(),
+                  i2c("im2col", np.pad(X4, ((0, 0), (1, 0), (1, 1), (0, 0))), (3, 3),
+                      (2, 1))()),
+         lambda r: np.allclose(r[0], r[1]))
+    O = "col2im_numba"
+    bad(f"{O}-shape", O, i2c(O, np.zeros((5, 4)), (1, 3, 3, 1), (2, 2)))
+    bad(f"{O}-xshape-rank", O, i2c(O, np.zeros((4, 4)), (3, 3, 1), (2, 2)))
+    bad(f"{O}-stride0", O, i2c(O, np.zeros((4, 4)), (1, 3, 3, 1), (2, 2), (0, 1)))
+    O = "choose_algorithm"
+    bad(f"{O}-stride0", O, lambda: __import__("labkit.ops.conv_select", fromlist=["x"])
+        .choose_algorithm((1, 4, 4, 1), (3, 3, 1, 1), (0, 1), ((1, 1), (1, 1))))
+    good(f"{O}-winograd-only-3x3", O, lambda: __import__("labkit.ops.conv_select", fromlist=["x"])
+         .choose_algorithm((1, 8, 8, 1), (5, 5, 1, 1), (1, 1), ((2, 2), (2, 2))),
+         lambda r: r in ("naive", "im2col"))
     O = "im2col_workspace_bytes"
     good("im2col_workspace_bytes-formula", O,
          lambda: __import__("labkit.ops.im2col", fromlist=["x"]).im2col_workspace_bytes(
