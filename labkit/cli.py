@@ -2,7 +2,13 @@
 
 Each subcommand takes ``--json`` to print one JSON object as its last line of standard output
 (progress bars and logs go to standard error).  Errors print one line ``labkit <command>:
-error: ...`` to standard error and exit with status 2, without a traceback.
+error: ...`` to standard error and exit with status 2, without a traceback; with ``--json`` the
+last line of standard output is then ``{"error": "..."}`` (the CLI-errors contract).
+
+Work is never lost: options are validated (:func:`labkit.config.make_config`) before anything
+is written; ``labkit train`` holds ``OUT/.lock`` (pid inside; a dead owner's lock is taken over)
+so two runs cannot share one ``--out``, and removes temporaries an interrupted run left there;
+``labkit upscale`` refuses an output that is its input and writes the NIfTI atomically.
 
 Examples::
 
@@ -81,7 +87,8 @@ def _add_train(sub):
     p.add_argument("--until", type=int, default=None,
                    help="stop after this many steps (the schedule keeps the --steps horizon); "
                         "continue later with --resume")
-    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--out", required=True,
+                   help="run directory (one run at a time: locked by OUT/.lock)")
     p.add_argument("--resume", action="store_true",
                    help="continue OUT/checkpoint.npz if it exists (else start)")
     p.add_argument("--no-eval", action="store_true", help="skip the final test evaluation")
