@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -342,8 +343,9 @@ class SelfSR:
             raise ValueError(f"{owner}: the volume of shape {vol.shape} is constant "
                              f"({float(vol.flat[0])}); there is nothing to learn")
         norm = vol / np.float32(scale)
-        fingerprint = [list(vol.shape), self.axis, self.factor, float(scale),
-                       float(norm.sum(dtype=np.float64))]
+        # Identifies the scan a run directory belongs to (a resume on another scan is refused).
+        fingerprint = [list(vol.shape), self.axis, self.factor,
+                       f"{zlib.crc32(np.ascontiguousarray(vol).tobytes()):08x}"]
         if resume and not run_dir:
             raise ValueError(f"{owner}: resume=True needs a run_dir")
         lock = None
@@ -468,10 +470,9 @@ class SelfSR:
                                         self.config["seed"])
         self.optimizer = Adam(self.config["lr"])
         fp = state.get("fingerprint")
-        if fp is not None and (fp[:3] != fingerprint[:3]
-                               or not np.allclose(fp[3:], fingerprint[3:], rtol=1e-6)):
-            raise ValueError(f"SelfSR.fit: {path} was trained on another volume (shape, "
-                             f"scale and sum {fp} vs {fingerprint}); use a new run directory")
+        if fp is not None and fp != fingerprint:
+            raise ValueError(f"SelfSR.fit: {path} was trained on another volume (shape, axis, "
+                             f"factor, CRC-32 {fp} vs {fingerprint}); use a new run directory")
         self._restore(net, extra, state)
 
     # -- apply -----------------------------------------------------------------------------
@@ -601,12 +602,20 @@ def selfsr_volume(volume, voxel_size=None, affine=None, *, axis=None, factor=Non
         factor = check_factor(factor, owner)
     else:
         axis, factor = default_axis_factor(vs, axis, factor, owner)
+    # Every option is checked here, before any training, with this function's name.
+    if steps is not None:
+        steps = check_int(steps, "steps", owner, min=0)
+    cfg = _check_options(options, owner)
+    try:
+        profile_weights(factor, cfg["profile"], cfg["thickness"], cfg["fwhm"])
+    except ValueError as exc:
+        raise ValueError(f"{owner}: {exc}") from None
     model = SelfSR(factor, axis, **options)
     constant = float(vol.max()) == float(vol.min()) or _robust_scale(vol) == 0
     if not constant:
         model.fit(vol, steps=steps, run_dir=run_dir, resume=resume, progress=progress)
     elif steps is not None:
-        model.config["steps"] = check_int(steps, "steps", owner, min=0)
+        model.config["steps"] = steps
     out = model.apply(vol, progress=progress)
     out_vs = [float(v) for v in vs]
     out_vs[axis] /= factor

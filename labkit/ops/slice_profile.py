@@ -292,6 +292,7 @@ def interpolate_slices(volume, axis: int, factor: int, method: str = "cubic") ->
     ``j // f + (j % f + 0.5) / f - 0.5``; the affine of the result is :func:`fine_affine`."""
     owner = "interpolate_slices"
     vol = _check_volume(volume, owner)
+    method = check_choice(method, "method", owner, INTERPOLATIONS)
     return interpolate_axis(vol, _check_axis(axis, owner), check_factor(factor, owner), method)
 
 
