@@ -11,9 +11,8 @@ import json
 import re
 from pathlib import Path
 
+import jupytext  # in the lab extra, which dev includes: this check never skips
 import pytest
-
-jupytext = pytest.importorskip("jupytext", reason="jupytext is in the lab and dev extras")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 IPYNBS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
