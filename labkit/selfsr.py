@@ -83,7 +83,7 @@ DEFAULTS = dict(
     n_filters=32,           # feature channels
     patch=48,               # training patch side, fine voxels (rounded down to a multiple of f)
     batch=16,               # patches per step
-    steps=1500,             # training steps
+    steps=1200,             # training steps
     lr=1e-3,                # Adam learning rate at step 0 ...
     lr_min=1e-5,            # ... falling on a cosine to this at the last step
     loss="l1",              # "l1", "mse" or "charbonnier"
@@ -355,7 +355,12 @@ class SelfSR:
             lock = RunLock(run_dir).acquire()
             remove_orphans(run_dir)
         try:
-            if resume and (run_dir / _CHECKPOINT).exists():
+            if run_dir is not None and (run_dir / _CHECKPOINT).exists():
+                if not resume:
+                    # Starting afresh would overwrite the checkpoint: never lose work silently.
+                    raise ValueError(f"{owner}: {run_dir} already holds a run "
+                                     f"({_CHECKPOINT}); pass resume=True to continue it, or "
+                                     f"choose a new run directory")
                 self._load_state(run_dir / _CHECKPOINT, fingerprint, steps)
             self._fingerprint = fingerprint
             self._train(norm, steps, until, run_dir, progress)

@@ -261,6 +261,16 @@ def test_resume_refuses_another_volume(thick, tmp_path):
                                  progress=False)
 
 
+def test_fresh_run_refuses_an_existing_run_directory(thick, tmp_path):
+    th, _ = thick
+    SelfSR(4, 2, **TINY).fit(th, steps=2, run_dir=tmp_path, progress=False)
+    before = (tmp_path / "checkpoint.npz").read_bytes()
+    with pytest.raises(ValueError, match="SelfSR.fit: .* already holds a run"):
+        SelfSR(4, 2, **TINY).fit(th, steps=2, run_dir=tmp_path, progress=False)
+    assert (tmp_path / "checkpoint.npz").read_bytes() == before
+    assert not (tmp_path / ".lock").exists()
+
+
 def test_checkpoint_is_plain_arrays(thick, tmp_path):
     th, _ = thick
     SelfSR(4, 2, **TINY).fit(th, steps=2, run_dir=tmp_path, progress=False)
