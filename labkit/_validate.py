@@ -115,7 +115,7 @@ def check_choice(value, name: str, owner: str, choices) -> str:
 def check_bool(value, name: str, owner: str) -> bool:
     """Return ``value`` as ``bool``; only ``True``/``False`` (and numpy bools) are accepted."""
     if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")
+        raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")  # noqa: TRY004
     return bool(value)
 
 

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit._validate import check_alloc, check_bool, check_choice, check_float, check_int, check_seed
+from labkit._validate import (
+    check_alloc,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+)
 from labkit.layers import Activation, Conv2D, PixelShuffle, Route, Shortcut
+from labkit.network import Network
 from labkit.ops.activations import ACTIVATIONS
 from labkit.ops.conv import ALGORITHMS
-from labkit.network import Network
 
 
 def _check_scale(scale, owner):
@@ -25,8 +32,8 @@ def _check_scale(scale, owner):
 def _check_seed(seed, owner):
     seed = check_seed(seed, "seed", owner)
     if isinstance(seed, np.random.Generator):
-        raise ValueError(f"{owner}: seed must be None or an int (each layer derives its own "
-                         f"seed from it), got a Generator")
+        raise ValueError(  # noqa: TRY004 - the contract: bad arguments are ValueErrorf"{owner}: seed must be None or an int (each layer derives its own "
+                         "seed from it), got a Generator")
     return seed
 
 
@@ -70,7 +77,8 @@ def torch_default_init(net: Network, seed=None) -> Network:
     output is small and training starts at once.
     """
     if not isinstance(net, Network):
-        raise ValueError(f"torch_default_init: expected a Network, got {type(net).__name__}")
+        raise ValueError(  # noqa: TRY004 - the contract: bad arguments are ValueError
+            f"torch_default_init: expected a Network, got {type(net).__name__}")
     rng = np.random.default_rng(check_seed(seed, "seed", "torch_default_init"))
     for layer in net.layers:
         if not isinstance(layer, Conv2D):

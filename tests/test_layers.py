@@ -3,8 +3,17 @@
 import numpy as np
 import pytest
 
-from labkit.layers import (Activation, AvgPool2D, BatchNorm, Conv2D, Dense, MaxPool2D,
-                           PixelShuffle, Route, Shortcut)
+from labkit.layers import (
+    Activation,
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    MaxPool2D,
+    PixelShuffle,
+    Route,
+    Shortcut,
+)
 from labkit.optimizers import SGD
 
 

@@ -3,8 +3,16 @@
 import numpy as np
 import pytest
 
-from labkit._validate import (as_pair, check_alloc, check_array, check_bool, check_choice,
-                              check_float, check_int, check_seed)
+from labkit._validate import (
+    as_pair,
+    check_alloc,
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+)
 from labkit.ops import geometry as G
 
 

@@ -14,8 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit._validate import (check_alloc, check_array, check_bool, check_choice, check_float,
-                              check_int, check_seed)
+from labkit._validate import (
+    check_alloc,
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+)
 from labkit.data.degrade import DEGRADATIONS, crop_to_multiple, degrade
 from labkit.metrics import brain_mask
 

@@ -32,7 +32,7 @@ class BatchNorm(Layer):
         self.buffers["running_var"] = np.ones(channels, dtype=dtype)
 
     def get_config(self):
-        return dict(channels=self.channels, momentum=self.momentum, eps=self.eps)
+        return {"channels": self.channels, "momentum": self.momentum, "eps": self.eps}
 
     def forward(self, x, training=True):
         x = self._input(x, None, self.channels)

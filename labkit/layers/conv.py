@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit._validate import (as_pair, check_alloc, check_bool, check_choice, check_float_dtype,
-                              check_int, check_seed)
+from labkit._validate import (
+    as_pair,
+    check_alloc,
+    check_bool,
+    check_choice,
+    check_float_dtype,
+    check_int,
+    check_seed,
+)
 from labkit.layers.base import Layer
 from labkit.ops.conv import ALGORITHMS, conv2d_backward, conv2d_forward
 from labkit.ops.geometry import check_conv_args, check_padding_spec, output_hw, resolve_padding
@@ -68,10 +75,10 @@ class Conv2D(Layer):
             self.params["b"] = np.zeros(self.out_channels, dtype=dtype)
 
     def get_config(self):
-        cfg = dict(in_channels=self.in_channels, out_channels=self.out_channels,
-                   kernel_size=list(self.kernel_size), stride=list(self.stride),
-                   padding=self.padding if not isinstance(self.padding, tuple) else list(self.padding),
-                   bias=self.use_bias, algorithm=self.algorithm)
+        cfg = {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                   "kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                   "padding": self.padding if not isinstance(self.padding, tuple) else list(self.padding),
+                   "bias": self.use_bias, "algorithm": self.algorithm}
         if self.weight_norm:
             cfg["weight_norm"] = True
         return cfg

@@ -30,7 +30,7 @@ class Dense(Layer):
             self.params["b"] = np.zeros(self.out_features, dtype=dtype)
 
     def get_config(self):
-        return dict(in_features=self.in_features, out_features=self.out_features, bias=self.use_bias)
+        return {"in_features": self.in_features, "out_features": self.out_features, "bias": self.use_bias}
 
     def output_shape(self, input_shape):
         return input_shape[0], self.out_features

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from labkit._validate import check_choice, check_int
 from labkit.layers.base import Layer
 from labkit.ops.pixel_shuffle import ORDERS, pixel_shuffle, pixel_unshuffle
@@ -20,7 +18,7 @@ class PixelShuffle(Layer):
         self.order = order
 
     def get_config(self):
-        return dict(scale=self.scale, order=self.order)
+        return {"scale": self.scale, "order": self.order}
 
     def output_shape(self, input_shape):
         n, h, w, c = input_shape

@@ -35,7 +35,7 @@ class _Pool2D(Layer):
         return (ph, ph), (pw, pw)
 
     def get_config(self):
-        cfg = dict(size=list(self.size), stride=list(self.stride), padding=list(self.padding))
+        cfg = {"size": list(self.size), "stride": list(self.stride), "padding": list(self.padding)}
         if self.backend != "numba":
             cfg["backend"] = self.backend
         return cfg

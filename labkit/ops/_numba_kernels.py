@@ -490,7 +490,7 @@ def maxpool_forward_numba(x, kh, kw, sh, sw, pt, pl, y, arg):
                         # strict '>' keeps the first maximum, like numpy's argmax; a NaN
                         # wins over any number and the first NaN stays (argmax does the same)
                         val = src[cc]
-                        if val > best[cc] or (val != val and best[cc] == best[cc]):
+                        if val > best[cc] or (np.isnan(val) and not np.isnan(best[cc])):
                             best[cc] = val
                             idx[cc] = tap
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from labkit._validate import as_pair, check_array, check_choice
+from labkit.ops import im2col as _im2col
+from labkit.ops import winograd as _winograd
 
 # The geometry (padding rules, output sizes, argument checks) lives in labkit.ops.geometry so
 # that this module, im2col and winograd all import it from below; it is re-exported here
@@ -34,8 +36,6 @@ from labkit.ops.geometry import (  # noqa: F401 - re-exported
     same_output_size,
     unpad_nhwc,
 )
-from labkit.ops import im2col as _im2col
-from labkit.ops import winograd as _winograd
 
 # ----------------------------------------------------------------------------- naive reference
 
@@ -71,7 +71,7 @@ def conv2d_naive_backward(dy, cache):
     """
     x, w, has_bias, (sh, sw), pads = cache
     kh, kw, cin, cout = w.shape
-    n, ho, wo, _ = dy.shape
+    _, ho, wo, _ = dy.shape
     xp = pad_nhwc(x, pads)
     dxp = np.zeros(xp.shape, dtype=np.result_type(dy, w))
     dw = np.zeros(w.shape, dtype=np.result_type(dy, x))

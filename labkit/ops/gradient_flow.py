@@ -18,8 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit._validate import check_alloc, check_bool, check_choice, check_float, check_int, check_seed
-
+from labkit._validate import (
+    check_alloc,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+)
 from labkit.ops.activations import ACTIVATIONS
 
 __all__ = ["gradient_norms"]

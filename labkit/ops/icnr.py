@@ -25,7 +25,6 @@ from __future__ import annotations
 import numpy as np
 
 from labkit._validate import check_alloc, check_choice, check_float_dtype, check_seed
-
 from labkit.ops.pixel_shuffle import ORDERS
 
 __all__ = ["icnr", "subpixel_pattern"]

@@ -28,8 +28,16 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from labkit._validate import as_pair, check_array, check_choice, check_int
-from labkit.ops.geometry import (NO_PADS, Pads, check_conv_args, check_pads, check_window,
-                                 output_hw, pad_nhwc, unpad_nhwc)
+from labkit.ops.geometry import (
+    NO_PADS,
+    Pads,
+    check_conv_args,
+    check_pads,
+    check_window,
+    output_hw,
+    pad_nhwc,
+    unpad_nhwc,
+)
 
 
 def _check_shape4(shape, owner: str) -> tuple[int, int, int, int]:
@@ -139,7 +147,7 @@ def col2im_numba(cols: np.ndarray, x_shape, kernel: tuple[int, int],
     from labkit.ops._numba_kernels import col2im_numba as kernel_fn
     kernel, stride, pads, (ho, wo) = _window_args("col2im_numba", x_shape, kernel, stride, pads)
     cols = check_array(cols, "col2im_numba", ndim=2, name="columns")
-    n, h, w, c = x_shape = _check_shape4(x_shape, "col2im_numba")
+    n, _, _, c = x_shape = _check_shape4(x_shape, "col2im_numba")
     kh, kw = kernel
     if cols.shape != (n * ho * wo, kh * kw * c):
         raise ValueError(f"col2im_numba: expected columns of shape {(n * ho * wo, kh * kw * c)} "

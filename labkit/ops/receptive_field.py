@@ -23,7 +23,6 @@ from __future__ import annotations
 import numpy as np
 
 from labkit._validate import as_pair, check_alloc, check_int
-
 from labkit.ops.conv import conv2d_backward, conv2d_forward
 from labkit.ops.geometry import resolve_padding
 

@@ -34,7 +34,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from labkit._validate import check_alloc, check_array, check_bool, check_choice, check_float, check_int
+from labkit._validate import (
+    check_alloc,
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+)
 
 __all__ = [
     "KERNELS",

@@ -12,8 +12,8 @@ import math
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from labkit.ops.geometry import resolve_padding
 from labkit.ops.filters import KERNELS, filter2d
+from labkit.ops.geometry import resolve_padding
 from labkit.viz import style
 
 DEFAULT_GALLERY = ("sobel_x", "sobel_y", "laplacian", "sharpen", "box_blur", "gaussian_blur",

@@ -55,7 +55,7 @@ class Explorer:
         columns = check_int(columns, "columns", "Explorer", min=1)
         dpi = check_int(dpi, "dpi", "Explorer", min=10, max=1200)
         if not isinstance(controls, dict) or not callable(render):
-            raise ValueError("Explorer: controls must be a dict name -> widget and render a "
+            raise ValueError("Explorer: controls must be a dict name -> widget and render a "  # noqa: TRY004
                              "function of the values")
         self.controls = dict(controls)
         self._render = render

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit._validate import check_array
 from labkit.ops.filters import KERNELS, filter2d
 from labkit.viz.conv import conv_figure
 from labkit.viz.im2col import im2col_arrays, im2col_figure
-from labkit._validate import check_array
 from labkit.widgets._base import Explorer, check_control, dropdown, slider
 from labkit.widgets.pooling import _stack, default_slices
 

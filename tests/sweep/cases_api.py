@@ -66,13 +66,13 @@ def conv_layer_cases():
     O = "Conv2D"
     for arg in ("in_channels", "out_channels"):
         for tag, v in NOT_SIZES:
-            kw = dict(in_channels=2, out_channels=2, kernel_size=3)
+            kw = {"in_channels": 2, "out_channels": 2, "kernel_size": 3}
             kw[arg] = v
             bad(f"Conv2D-{arg}-{tag}", O, lambda kw=kw: _layers().Conv2D(**kw))
     for arg in ("kernel_size", "stride"):
         for tag, v in NOT_SIZES + [("pair0", (0, 1)), ("pairbool", (1, True)),
                                    ("pair3", (1, 2, 3)), ("pairneg", (3, -1))]:
-            kw = dict(in_channels=2, out_channels=2, kernel_size=3)
+            kw = {"in_channels": 2, "out_channels": 2, "kernel_size": 3}
             kw[arg] = v
             bad(f"Conv2D-{arg}-{tag}", O, lambda kw=kw: _layers().Conv2D(**kw))
     for tag, v in [("full", "full"), ("neg", -1), ("bool", True), ("float", 1.5), ("none", None),
@@ -94,8 +94,8 @@ def conv_layer_cases():
 
     def fwd(shape, layer_kw=None, dtype=np.float32, training=True):
         def call():
-            layer = _layers().Conv2D(**{**dict(in_channels=3, out_channels=2, kernel_size=3,
-                                               seed=0), **(layer_kw or {})})
+            layer = _layers().Conv2D(**{"in_channels": 3, "out_channels": 2, "kernel_size": 3,
+                                               "seed": 0, **(layer_kw or {})})
             return layer.forward(np.zeros(shape, dtype=dtype), training=training)
         return call
 
@@ -104,9 +104,9 @@ def conv_layer_cases():
     bad("Conv2D-fwd-rank0", O, lambda: _layers().Conv2D(3, 2, 3).forward(np.float32(1)))
     bad("Conv2D-fwd-channels", O, fwd((1, 6, 6, 4)))
     bad("Conv2D-fwd-channels-first", O, fwd((1, 3, 6, 6)))
-    bad("Conv2D-fwd-kernel-larger-valid", O, fwd((1, 2, 2, 3), dict(padding="valid")))
-    bad("Conv2D-fwd-kernel-larger-pad", O, fwd((1, 1, 1, 3), dict(kernel_size=5, padding=1)))
-    bad("Conv2D-fwd-empty-hw", O, fwd((1, 0, 6, 3), dict(padding="valid")))
+    bad("Conv2D-fwd-kernel-larger-valid", O, fwd((1, 2, 2, 3), {"padding": "valid"}))
+    bad("Conv2D-fwd-kernel-larger-pad", O, fwd((1, 1, 1, 3), {"kernel_size": 5, "padding": 1}))
+    bad("Conv2D-fwd-empty-hw", O, fwd((1, 0, 6, 3), {"padding": "valid"}))
     bad("Conv2D-fwd-empty-h-same", O, fwd((1, 0, 6, 3)))
     for tag, arr in BAD_ARRAYS:
         bad(f"Conv2D-fwd-dtype-{tag}", O,
@@ -146,7 +146,7 @@ def dense_cases():
     O = "Dense"
     for arg in ("in_features", "out_features"):
         for tag, v in NOT_SIZES:
-            kw = dict(in_features=3, out_features=2)
+            kw = {"in_features": 3, "out_features": 2}
             kw[arg] = v
             bad(f"Dense-{arg}-{tag}", O, lambda kw=kw: _layers().Dense(**kw))
     for tag, v in BAD_SEEDS:
@@ -313,7 +313,7 @@ def conv_op_cases():
     def conv(**kw):
         def call():
             from labkit.ops.conv import conv2d
-            args = dict(x=X4, w=W33, b=None, stride=1, padding="same", algorithm="im2col")
+            args = {"x": X4, "w": W33, "b": None, "stride": 1, "padding": "same", "algorithm": "im2col"}
             args.update(kw)
             return conv2d(**args)
         return call
@@ -358,8 +358,8 @@ def conv_op_cases():
     def fwd(**kw):
         def call():
             from labkit.ops.conv import conv2d_forward
-            args = dict(x=X4, w=W33, b=None, stride=(1, 1), pads=((1, 1), (1, 1)),
-                        algorithm="naive")
+            args = {"x": X4, "w": W33, "b": None, "stride": (1, 1), "pads": ((1, 1), (1, 1)),
+                        "algorithm": "naive"}
             args.update(kw)
             return conv2d_forward(**args)
         return call
@@ -606,7 +606,7 @@ def resize_cases():
             m = __import__("labkit.ops.resize", fromlist=["x"])
             return m.interpolation_matrix(*a, **kw)
         return call
-    cub = lambda x: __import__("labkit.ops.resize", fromlist=["x"]).cubic_kernel(x)  # noqa: E731
+    cub = lambda x: __import__("labkit.ops.resize", fromlist=["x"]).cubic_kernel(x)
     for tag, (n_in, n_out, s) in [("in0", (0, 4, 2.0)), ("out0", (4, 0, 0.5)),
                                    ("scale0", (4, 4, 0.0)), ("scale-nan", (4, 4, float("nan"))),
                                    ("bool", (True, 4, 4.0)), ("float-len", (4.5, 9, 2.0)),
@@ -745,7 +745,7 @@ def misc_op_cases():
     def m(name):
         return __import__(f"labkit.ops.{name}", fromlist=["x"])
     O = "gradient_descent"
-    grad = lambda w: 2 * w  # noqa: E731
+    grad = lambda w: 2 * w
     for tag, v in NOT_FLOATS + [("neg", -0.1)]:
         bad(f"{O}-lr-{tag}", O, lambda v=v: m("descent").gradient_descent(grad, [1.0, 1.0], v, 5))
     for tag, v in [t for t in NOT_SIZES[:5] if t[0] != "zero"]:   # 0 steps: just w0
@@ -783,16 +783,16 @@ def misc_op_cases():
     bad(f"{O}-strides-len", O,
         lambda: m("receptive_field").receptive_field_sizes([3, 3], strides=[1]))
     good(f"{O}-formula", O, lambda: m("receptive_field").receptive_field_sizes([3, 3, 3]),
-         lambda r: 7 in (list(r.values())[0] if isinstance(r, dict) else r) or
+         lambda r: 7 in (next(iter(r.values())) if isinstance(r, dict) else r) or
          any(np.atleast_1d(v)[-1] == 7 for v in r.values()))
     O = "receptive_field_maps"
     bad(f"{O}-shape", O, lambda: m("receptive_field").receptive_field_maps((0, 8), [3]))
     bad(f"{O}-kernels", O, lambda: m("receptive_field").receptive_field_maps((8, 8), [0]))
     O = "gradient_norms"
-    for tag, kw in [("depth0", dict(depth=0)), ("width-bool", dict(width=True)),
-                    ("activation", dict(activation="swish")), ("n0", dict(n=0)),
-                    ("scale-nan", dict(weight_scale=float("nan"))),
-                    ("shortcut-str", dict(shortcut="yes")), ("huge", dict(width=10**6))]:
+    for tag, kw in [("depth0", {"depth": 0}), ("width-bool", {"width": True}),
+                    ("activation", {"activation": "swish"}), ("n0", {"n": 0}),
+                    ("scale-nan", {"weight_scale": float("nan")}),
+                    ("shortcut-str", {"shortcut": "yes"}), ("huge", {"width": 10**6})]:
         bad(f"{O}-{tag}", O, lambda kw=kw: m("gradient_flow").gradient_norms(**kw))
     O = "choose_algorithm"
     bad(f"{O}-rank", O, lambda: m("conv_select").choose_algorithm(
@@ -804,11 +804,11 @@ def misc_op_cases():
     O = "multiplication_counts"
     bad(f"{O}-variant", O, lambda: m("winograd").multiplication_counts("f6x3"))
     O = "conv2d_winograd_forward"
-    for tag, kw in [("variant", dict(variant="f6x3")), ("backend", dict(backend="cuda")),
-                    ("stride", dict(stride=(2, 2))),
-                    ("kernel", dict(w=np.zeros((5, 5, 3, 2), np.float32)))]:
+    for tag, kw in [("variant", {"variant": "f6x3"}), ("backend", {"backend": "cuda"}),
+                    ("stride", {"stride": (2, 2)}),
+                    ("kernel", {"w": np.zeros((5, 5, 3, 2), np.float32)})]:
         def call(kw=kw):
-            args = dict(x=X4, w=W33, b=None, stride=(1, 1), pads=((1, 1), (1, 1)))
+            args = {"x": X4, "w": W33, "b": None, "stride": (1, 1), "pads": ((1, 1), (1, 1))}
             args.update(kw)
             return m("winograd").conv2d_winograd_forward(**args)
         bad(f"{O}-{tag}", O, call)
@@ -845,7 +845,8 @@ def loss_cases():
              lambda r: np.asarray(r).dtype.kind == "f" and np.all(np.asarray(r) < 0))
         good(f"{name}-float32-stays", name,
              lambda name=name: (L(name), L(name)(np.zeros(3, np.float32), np.ones(3)))[1],
-             lambda r: abs(r - {"L1Loss": 1, "MSELoss": 1}.get(name, math.sqrt(1 + 1e-6))) < 1e-6)
+             lambda r, name=name: abs(r - {"L1Loss": 1, "MSELoss": 1}.get(
+                 name, math.sqrt(1 + 1e-6))) < 1e-6)
         bad(f"{name}-shape", name, lambda name=name: L(name)(np.zeros(3), np.zeros(4)))
         bad(f"{name}-broadcast", name, lambda name=name: L(name)(np.zeros((2, 1)), np.zeros((2, 2))))
         bad(f"{name}-empty", name, lambda name=name: L(name)(np.zeros(0), np.zeros(0)))
@@ -1103,7 +1104,7 @@ def data_cases():
     imgs = RNG.random((2, 16, 16)).astype(np.float32)
     for arg in ("scale", "patch", "batch"):
         for tag, v in NOT_SIZES:
-            kw = dict(scale=2, patch=8, batch=2)
+            kw = {"scale": 2, "patch": 8, "batch": 2}
             kw[arg] = v
             bad(f"{O}-{arg}-{tag}", O, lambda kw=kw: D("PatchSampler", imgs, **kw)())
     bad(f"{O}-not-divisible", O, D(O, imgs, 3, 8, 2))
