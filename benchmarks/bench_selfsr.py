@@ -70,9 +70,9 @@ def main(argv=None) -> int:
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    options = {k: v for k, v in dict(steps=args.steps, arch=args.arch, n_blocks=args.blocks,
-                                     n_filters=args.filters, patch=args.patch,
-                                     batch=args.batch, lr=args.lr).items() if v is not None}
+    given = {"steps": args.steps, "arch": args.arch, "n_blocks": args.blocks,
+             "n_filters": args.filters, "patch": args.patch, "batch": args.batch, "lr": args.lr}
+    options = {k: v for k, v in given.items() if v is not None}
     names = ["mni152", "phantom"] if args.volume == "both" else [args.volume]
     results = []
     for name in names:

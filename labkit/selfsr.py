@@ -77,24 +77,25 @@ __all__ = ["ARCHS", "DEFAULTS", "SelfSR", "apply_selfsr", "brain_psnr", "build_s
 ARCHS = ("residual", "subpixel")
 
 #: Default settings (chosen by ``benchmarks/bench_selfsr.py``; see the module docstring there).
-DEFAULTS = dict(
-    arch="residual",        # network g: "residual" (on the cubic plane) or "subpixel"
-    n_blocks=6,             # residual blocks
-    n_filters=32,           # feature channels
-    patch=48,               # training patch side, fine voxels (rounded down to a multiple of f)
-    batch=16,               # patches per step
-    steps=1200,             # training steps
-    lr=1e-3,                # Adam learning rate at step 0 ...
-    lr_min=1e-5,            # ... falling on a cosine to this at the last step
-    loss="l1",              # "l1", "mse" or "charbonnier"
-    profile="boxcar",       # slice profile: "boxcar" (width thickness) or "gaussian" (fwhm)
-    thickness=None,         # boxcar width in fine voxels (default f; f - gap models a gap)
-    fwhm=None,              # Gaussian FWHM in fine voxels (default f)
-    min_foreground=0.25,    # a patch is redrawn (up to 20 times) until this much is signal
-    seed=0,
-    checkpoint_every=100,   # steps between checkpoints of a run directory
-    apply_batch=4,          # planes per forward pass when applying
-)
+DEFAULTS = {
+    "arch": "residual",      # network g: "residual" (on the cubic plane) or "subpixel"
+    "n_blocks": 6,           # residual blocks
+    "n_filters": 32,         # feature channels
+    "patch": 48,             # training patch side, fine voxels (rounded down to a multiple of f)
+    "batch": 16,             # patches per step
+    "steps": 1200,           # training steps
+    "lr": 1e-3,              # Adam learning rate at step 0 ...
+    "lr_min": 1e-5,          # ... falling on a cosine to this at the last step
+    "loss": "l1",            # "l1", "mse" or "charbonnier"
+    "profile": "boxcar",     # slice profile: "boxcar" (width thickness) or "gaussian" (fwhm)
+    "thickness": None,       # boxcar width in fine voxels (default f; f - gap models a gap)
+    "fwhm": None,            # Gaussian FWHM in fine voxels (default f)
+    "min_foreground": 0.25,  # a patch is redrawn (up to 20 times) until this much is signal
+    "seed": 0,
+    "checkpoint_every": 100,  # steps between checkpoints of a run directory
+    "apply_batch": 4,        # planes per forward pass when applying
+}
+
 
 _CHECKPOINT = "checkpoint.npz"
 _FORMAT = "labkit-selfsr"
@@ -309,7 +310,7 @@ class SelfSR:
             hrs.append(hr)
             cubics.append(cubic)
             inps.append(cubic if cfg["arch"] == "residual" else lr[2:2 + p // f])
-        stack = lambda xs: np.ascontiguousarray(np.stack(xs)[..., None], dtype=np.float32)  # noqa: E731
+        stack = lambda xs: np.ascontiguousarray(np.stack(xs)[..., None], dtype=np.float32)
         return stack(inps), stack(cubics), stack(hrs)
 
     def _lr_at(self, step: int, steps: int) -> float:
@@ -318,7 +319,7 @@ class SelfSR:
 
     # -- fit -------------------------------------------------------------------------------
     def fit(self, volume, *, steps=None, until=None, run_dir=None, resume: bool = False,
-            progress: bool = True) -> "SelfSR":
+            progress: bool = True) -> SelfSR:
         """Train on ``volume`` (the thick-slice scan itself, shape ``(X, Y, Z)``).
 
         ``steps`` (default the configured ``steps``) is the schedule's horizon; ``until`` stops
@@ -419,7 +420,7 @@ class SelfSR:
         return self.net.save(path, extra=extra)
 
     @classmethod
-    def load(cls, path) -> "SelfSR":
+    def load(cls, path) -> SelfSR:
         """A :class:`SelfSR` from a file written by :meth:`save` (ready to apply or resume)."""
         net, extra = Network.load_with_extra(path)
         state = cls._read_state(extra, path)
@@ -556,7 +557,9 @@ def train_selfsr(volume, axis: int = 2, factor: int = 4, *, steps=None, run_dir=
 def apply_selfsr(model: SelfSR, volume, progress: bool = False) -> np.ndarray:
     """``model.apply(volume)``: ``(X, Y, Z)`` -> the fine grid along the model's axis."""
     if not isinstance(model, SelfSR):
-        raise ValueError(f"apply_selfsr: model must be a SelfSR, got {type(model).__name__}")
+        # The contract wants ValueError for bad input, not TypeError.
+        raise ValueError(  # noqa: TRY004
+            f"apply_selfsr: model must be a SelfSR, got {type(model).__name__}")
     return model.apply(volume, progress=progress)
 
 
@@ -666,7 +669,7 @@ def selfsr_file(input_path, output_path, *, axis=None, factor=None, steps=None, 
         raise ValueError(f"{owner}: the output {out_path} is a directory")
     try:
         img = nib.load(str(in_path))
-    except Exception as exc:                      # nibabel raises many kinds for a bad file
+    except Exception as exc:  # noqa: BLE001 - nibabel raises many kinds for a bad file
         raise ValueError(f"{owner}: cannot read {in_path} as NIfTI ({exc})") from None
     shape = img.shape
     if len(shape) == 4 and shape[3] == 1:

@@ -32,7 +32,7 @@ from labkit.selfsr import (
     train_selfsr,
 )
 
-TINY = dict(n_blocks=1, n_filters=4, patch=8, batch=2, checkpoint_every=2)
+TINY = {"n_blocks": 1, "n_filters": 4, "patch": 8, "batch": 2, "checkpoint_every": 2}
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +196,7 @@ def test_selfsr_volume_round_trip(thick):
 
 
 def test_output_is_in_the_input_units(thick):
-    th, taff = thick
+    th, _ = thick
     a, _, _ = selfsr_volume(th, (1, 1, 4), steps=2, progress=False, **TINY)
     b, _, _ = selfsr_volume(th * 1000.0, (1, 1, 4), steps=2, progress=False, **TINY)
     np.testing.assert_allclose(b, a * 1000.0, rtol=1e-3, atol=1e-3 * 1000 * 1e-3)

@@ -37,9 +37,22 @@ import numpy as np
 
 from labkit._validate import check_choice, check_float, check_int
 
-__all__ = ["PROFILES", "INTERPOLATIONS", "brain_mask", "brain_psnr", "check_factor",
-           "cubic_taps", "degrade_axis", "fine_affine", "fine_coordinates", "interpolate_axis",
-           "interpolate_slices", "profile_weights", "simulate_thick_slices", "thick_affine"]
+__all__ = [
+    "INTERPOLATIONS",
+    "PROFILES",
+    "brain_mask",
+    "brain_psnr",
+    "check_factor",
+    "cubic_taps",
+    "degrade_axis",
+    "fine_affine",
+    "fine_coordinates",
+    "interpolate_axis",
+    "interpolate_slices",
+    "profile_weights",
+    "simulate_thick_slices",
+    "thick_affine",
+]
 
 PROFILES = ("boxcar", "gaussian")
 INTERPOLATIONS = ("cubic", "linear", "nearest")
