@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from labkit._validate import check_array, check_bool, check_float, check_int
+from labkit.ops.geometry import conv_output_size
 
 __all__ = ["brain_mask", "gaussian_window", "psnr", "ssim", "ssim_map"]
 
@@ -47,7 +48,7 @@ def valid_filter_matrix(n: int, g: np.ndarray) -> np.ndarray:
     window starting at input ``i``, only positions where the whole window fits.
     """
     m = len(g)
-    out = n - m + 1
+    out = conv_output_size(n, m, 1)
     f = np.zeros((out, n), dtype=np.float64)
     rows = np.arange(out)[:, None]
     f[rows, rows + np.arange(m)[None, :]] = g
@@ -73,8 +74,9 @@ def _valid_filter(a: np.ndarray, g: np.ndarray) -> np.ndarray:
         f_w = valid_filter_matrix(w, g)
         return f_h @ (a @ f_w.T)
     m = len(g)
-    rows = sum(g[k] * a[..., k:h - m + 1 + k, :] for k in range(m))
-    return sum(g[k] * rows[..., k:w - m + 1 + k] for k in range(m))
+    ho, wo = conv_output_size(h, m, 1), conv_output_size(w, m, 1)
+    rows = sum(g[k] * a[..., k:k + ho, :] for k in range(m))
+    return sum(g[k] * rows[..., k:k + wo] for k in range(m))
 
 
 def _prepare(owner: str, x, ref, data_range, crop, mask, min_size: int):
