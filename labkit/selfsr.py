@@ -656,6 +656,8 @@ def selfsr_file(input_path, output_path, *, axis=None, factor=None, steps=None, 
     """
     import nibabel as nib
 
+    from labkit.data.volumes import open_nifti
+
     owner = "selfsr_file"
     in_path, out_path = Path(input_path), Path(output_path)
     if not in_path.exists():
@@ -667,23 +669,24 @@ def selfsr_file(input_path, output_path, *, axis=None, factor=None, steps=None, 
                          f"refusing to overwrite the scan (choose another output)")
     if out_path.is_dir():
         raise ValueError(f"{owner}: the output {out_path} is a directory")
-    try:
-        img = nib.load(str(in_path))
-    except Exception as exc:  # noqa: BLE001 - nibabel raises many kinds for a bad file
-        raise ValueError(f"{owner}: cannot read {in_path} as NIfTI ({exc})") from None
+    # Header checks before any voxel is read: NIfTI, finite invertible affine, a sane size.
+    img = open_nifti(in_path, owner)
     shape = img.shape
     if len(shape) == 4 and shape[3] == 1:
         shape = shape[:3]
     if len(shape) != 3:
         raise ValueError(f"{owner}: expected a 3-D volume, {in_path} has shape {img.shape}")
-    data = np.asarray(img.dataobj, dtype=np.float32).reshape(shape)
+    try:
+        data = np.asarray(img.dataobj, dtype=np.float32).reshape(shape)
+    except (OSError, EOFError, ValueError, zlib.error) as exc:         # truncated data
+        raise ValueError(f"{owner}: cannot read the voxels of {in_path} ({exc})") from None
     voxel_size = [float(v) for v in img.header.get_zooms()[:3]]
     out, out_affine, info = selfsr_volume(data, voxel_size, img.affine, axis=axis,
                                           factor=factor, steps=steps, run_dir=run_dir,
                                           resume=resume, progress=progress, **options)
     header = img.header.copy()
     header.set_data_dtype(np.float32)
-    new = nib.Nifti1Image(out, out_affine, header=header)
+    new = type(img)(out, out_affine, header=header)        # NIfTI-1 stays 1, NIfTI-2 stays 2
     new.set_sform(out_affine, code=int(img.header["sform_code"]) or 1)
     new.set_qform(out_affine, code=int(img.header["qform_code"]) or 1)
     new.header.set_zooms(tuple(info["output_voxel_size"]))

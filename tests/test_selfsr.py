@@ -313,6 +313,21 @@ def test_selfsr_file_writes_fine_grid(thick, tmp_path):
                                img.get_fdata(), rtol=1e-6, atol=1e-6)
 
 
+def test_selfsr_file_keeps_scaled_integer_units(tmp_path):
+    # int16 voxels with a scale slope: the output (float32) is in the scaled units.
+    rng = np.random.default_rng(1)
+    raw = rng.integers(0, 300, size=(8, 9, 4)).astype(np.int16)
+    img = nib.Nifti1Image(raw, np.diag([1.0, 1.0, 2.0, 1.0]))
+    img.header.set_slope_inter(2.5, 10.0)
+    nib.save(img, str(tmp_path / "s.nii"))
+    units = np.asarray(nib.load(str(tmp_path / "s.nii")).dataobj, dtype=np.float32)
+    info = selfsr_file(tmp_path / "s.nii", tmp_path / "o.nii", steps=1, progress=False, **TINY)
+    assert info["factor"] == 2
+    out = np.asarray(nib.load(str(tmp_path / "o.nii")).dataobj, dtype=np.float32)
+    want, _, _ = selfsr_volume(units, (1, 1, 2), steps=1, progress=False, **TINY)
+    np.testing.assert_allclose(out, want, rtol=1e-6, atol=1e-4)
+
+
 def test_selfsr_file_refuses_to_overwrite_its_input(thick, tmp_path):
     src = _write(tmp_path, thick)
     before = src.read_bytes()
