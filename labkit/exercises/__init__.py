@@ -36,7 +36,24 @@ from labkit.exercises import (
 from labkit.exercises._core import Case, Exercise, ExerciseResult, Mistake, grade
 
 __all__ = ["Case", "Exercise", "ExerciseResult", "Mistake", "check", "get_exercise",
-           "list_exercises", "stub"]
+           "grading", "list_exercises", "stub"]
+
+#: The environment variable nbgrader sets while it executes a notebook (``autograde``,
+#: ``validate``): ``nbgrader.converters.autograde`` and ``nbgrader.validator`` set ``NBGRADER_EXECUTION`` to
+#: ``"autograde"`` or ``"validate"``.
+NBGRADER_ENV = "NBGRADER_EXECUTION"
+
+
+def grading() -> bool:
+    """True while nbgrader executes the notebook (``nbgrader autograde`` / ``validate``).
+
+    The chapters' check cells end with ``result.assert_passed() if grading() else result``:
+    a student running the notebook sees the result (red or green, never a traceback), while
+    nbgrader's autograder sees a failed exercise as a cell that raises, which scores 0 points.
+    """
+    import os
+
+    return bool(os.environ.get(NBGRADER_ENV))
 
 _MODULES = (ch01_neural_networks, ch02_quality, ch03_kspace, ch04_convolution, ch05_conv_layer,
             ch06_pooling, ch07_blocks, ch08_activations, ch11_training)

@@ -139,6 +139,14 @@ class ExerciseResult:
     def __bool__(self) -> bool:
         return self.passed
 
+    def assert_passed(self) -> ExerciseResult:
+        """Return ``self`` when passed, else raise ``AssertionError`` with the headline, the
+        first failures and the hints (what an autograder test cell needs: it scores a cell that
+        raises as 0 points)."""
+        if not self.passed:
+            raise AssertionError(str(self))
+        return self
+
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.passed else "#cf222e"
         mark = "&#10004;" if self.passed else "&#10008;"
