@@ -1,4 +1,4 @@
-"""The ``labkit`` command: ``train``, ``evaluate``, ``upscale`` and ``bench``.
+"""The ``labkit`` command: ``train``, ``evaluate``, ``upscale``, ``selfsr``, ``export``, ``bench``.
 
 Each subcommand takes ``--json`` to print one JSON object as its last line of standard output
 (progress bars and logs go to standard error).  Errors print one line ``labkit <command>:
@@ -16,6 +16,8 @@ Examples::
         --patch 96 --lr 5e-4 --seed 0 --out runs/edsr-x2 [--resume]
     labkit evaluate runs/edsr-x2/checkpoint.npz --data phantom --json
     labkit upscale scan.nii.gz -o scan_x2.nii.gz --checkpoint data/checkpoints/edsr-x2.npz
+    labkit selfsr thick.nii.gz -o thin.nii.gz --run runs/thick-selfsr [--resume]
+    labkit export data/checkpoints/edsr-x2.npz edsr-x2.onnx
     labkit bench
 """
 
@@ -116,8 +118,45 @@ def _add_upscale(sub):
     p.add_argument("--checkpoint", required=True, help="a labkit SR network file (.npz)")
     p.add_argument("--axis", type=int, default=2, help="slice axis (2: axial for RAS volumes)")
     p.add_argument("--batch", type=int, default=4, help="slices per forward pass (4)")
+    p.add_argument("--force", action="store_true",
+                   help="upscale in plane even when the voxels are anisotropic (thick slices: "
+                        "see labkit selfsr)")
     p.add_argument("--json", action="store_true", help="print one JSON object last")
     p.set_defaults(func=cmd_upscale)
+
+
+def _add_selfsr(sub):
+    p = sub.add_parser("selfsr", help="through-plane SR of a thick-slice scan, trained on itself",
+                       description="Self-supervised through-plane super-resolution (SMORE-like): "
+                                   "learns from the scan's own fine planes, writes the volume "
+                                   "on the fine grid (same field of view, input units).")
+    p.add_argument("input", help="input .nii or .nii.gz (never overwritten)")
+    p.add_argument("-o", "--output", required=True, help="output .nii or .nii.gz")
+    p.add_argument("--axis", type=int, default=None,
+                   help="slice axis (default: the axis with the largest voxel size)")
+    p.add_argument("--factor", type=int, default=None,
+                   help="2..6 (default: round(slice thickness / finest in-plane size))")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default 1200)")
+    p.add_argument("--profile", default=None, help="slice profile: boxcar (default) or gaussian")
+    p.add_argument("--fwhm", type=float, default=None,
+                   help="Gaussian profile FWHM in fine voxels (default: the factor)")
+    p.add_argument("--thickness", type=int, default=None,
+                   help="boxcar width in fine voxels (default: the factor; less models a gap)")
+    p.add_argument("--seed", type=int, default=None, help="seed of weights and patches (0)")
+    p.add_argument("--run", default=None,
+                   help="run directory (checkpoint; default: OUTPUT's name + .selfsr-run)")
+    p.add_argument("--resume", action="store_true", help="continue the run directory")
+    p.add_argument("--json", action="store_true", help="print one JSON object last")
+    p.set_defaults(func=cmd_selfsr)
+
+
+def _add_export(sub):
+    p = sub.add_parser("export", help="export a labkit network to ONNX (needs the export extra)")
+    p.add_argument("checkpoint", help="a labkit network file (.npz)")
+    p.add_argument("output", help="the .onnx file to write")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17, default 17)")
+    p.add_argument("--json", action="store_true", help="print one JSON object last")
+    p.set_defaults(func=cmd_export)
 
 
 def _add_bench(sub):
@@ -134,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_evaluate(sub)
     _add_upscale(sub)
+    _add_selfsr(sub)
+    _add_export(sub)
     _add_bench(sub)
     return parser
 
@@ -251,13 +292,49 @@ def cmd_upscale(args) -> int:
 
     t0 = time.perf_counter()
     info = upscale_file(args.input, args.output, args.checkpoint, axis=args.axis,
-                        batch_size=args.batch)
+                        batch_size=args.batch, force=args.force)
     info["seconds"] = time.perf_counter() - t0
     lines = [(f"wrote {info['output']}: {tuple(info['input_shape'])} -> "
               f"{tuple(info['output_shape'])}, voxel size "
               f"{tuple(round(v, 4) for v in info['input_voxel_size'])} -> "
               f"{tuple(round(v, 4) for v in info['output_voxel_size'])} mm")]
     _emit(args, {"command": "upscale", **info}, lines)
+    return 0
+
+
+def cmd_selfsr(args) -> int:
+    from labkit.selfsr import selfsr_file
+
+    run_dir = args.run if args.run is not None else _default_run_dir(args.output)
+    options = {k: getattr(args, k) for k in ("profile", "fwhm", "thickness", "seed")
+               if getattr(args, k) is not None}
+    info = selfsr_file(args.input, args.output, axis=args.axis, factor=args.factor,
+                       steps=args.steps, run_dir=run_dir, resume=args.resume,
+                       progress=True, **options)
+    lines = [(f"wrote {info['output']}: {tuple(info['input_shape'])} -> "
+              f"{tuple(info['output_shape'])}, voxel size "
+              f"{tuple(round(v, 4) for v in info['input_voxel_size'])} -> "
+              f"{tuple(round(v, 4) for v in info['output_voxel_size'])} mm "
+              f"(axis {info['axis']}, x{info['factor']}, {info['steps']} steps, "
+              f"{info['seconds']:.0f} s; run directory {info['run_dir']})")]
+    _emit(args, {"command": "selfsr", **info}, lines)
+    return 0
+
+
+def _default_run_dir(output) -> str:
+    # Beside the output, named after it: a rerun of the same command finds it for --resume.
+    out = Path(output)
+    stem = out.name[:-7] if out.name.lower().endswith(".nii.gz") else out.stem
+    return str(out.with_name(stem + ".selfsr-run"))
+
+
+def cmd_export(args) -> int:
+    from labkit.interop import export_checkpoint
+
+    info = export_checkpoint(args.checkpoint, args.output, opset=args.opset)
+    _emit(args, {"command": "export", **info},
+          [(f"wrote {info['output']} (opset {info['opset']}, max |onnx - labkit| = "
+            f"{info['max_abs_error']})")])
     return 0
 
 
@@ -311,7 +388,7 @@ def main(argv=None) -> int:
         return int(exc.code or 0)
     if args.command is None:
         return _fail("", "labkit: error: no command given; choose one of train, evaluate, "
-                         "upscale, bench (see labkit --help)", json_mode)
+                         "upscale, selfsr, export, bench (see labkit --help)", json_mode)
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -135,8 +135,31 @@ def upscale_volume(net: Network, volume, affine=None, axis: int = 2, batch_size:
     return out, new_affine
 
 
+#: ``upscale`` refuses scans whose voxel sizes differ by more than this ratio (unless forced).
+ANISOTROPY_LIMIT = 1.5
+
+
+def check_isotropic(voxel_size, axis: int, owner: str = "upscale_file") -> None:
+    """Refuse in-plane SR of an anisotropic scan (thick slices, or a non-square plane).
+
+    In-plane SR of a 1 x 1 x 4 mm scan along ``axis=2`` makes 0.5 x 0.5 x 4 mm voxels: it
+    refines what was already fine and leaves the thick axis alone.  That is through-plane SR's
+    job (``labkit selfsr``).  Raises ``ValueError`` naming the voxel sizes when the largest
+    voxel side exceeds the smallest by more than :data:`ANISOTROPY_LIMIT`.
+    """
+    sizes = [float(v) for v in voxel_size[:3]]
+    if max(sizes) > ANISOTROPY_LIMIT * min(sizes):
+        thick = int(np.argmax(sizes))
+        shown = " x ".join(f"{v:g}" for v in sizes)
+        raise ValueError(
+            f"{owner}: the voxels are {shown} mm: axis {thick} is {sizes[thick]:g} mm thick "
+            f"while the finest side is {min(sizes):g} mm, so in-plane upscaling (slices along "
+            f"axis {axis}) would not make the voxels isotropic; use `labkit selfsr` for "
+            f"through-plane SR, or --force (force=True) to upscale in plane anyway")
+
+
 def upscale_file(in_path, out_path, checkpoint, axis: int = 2, batch_size: int = 4,
-                 max_bytes: int | None = None) -> dict:
+                 max_bytes: int | None = None, force: bool = False) -> dict:
     """Read a NIfTI scan, super-resolve it in plane with ``checkpoint`` and write ``out_path``.
 
     The output header keeps the input's metadata with the new shape, voxel sizes and affine
@@ -149,11 +172,11 @@ def upscale_file(in_path, out_path, checkpoint, axis: int = 2, batch_size: int =
     checked is checked before the volume is computed: options, the network (finite weights),
     the input's header (shape x dtype at most ``max_bytes``, default
     :data:`labkit.data.volumes.MAX_VOLUME_BYTES`; a finite, invertible affine) and the output
-    size.
+    size.  An anisotropic scan (see :func:`check_isotropic`) is refused unless ``force``.
     """
     import nibabel as nib
 
-    from labkit._validate import check_alloc, check_choice, check_int
+    from labkit._validate import check_alloc, check_bool, check_choice, check_int
     from labkit.data.volumes import open_nifti
 
     owner = "upscale_file"
@@ -171,6 +194,8 @@ def upscale_file(in_path, out_path, checkpoint, axis: int = 2, batch_size: int =
         raise ValueError(f"{owner}: the output {out_path} is a directory")
     net, _ = load_sr_network(checkpoint)
     img = open_nifti(in_path, owner, max_bytes)
+    if not check_bool(force, "force", owner):
+        check_isotropic(img.header.get_zooms(), axis, owner)
     shape = img.shape
     if len(shape) == 4 and shape[3] != 1 or len(shape) not in (3, 4):
         raise ValueError(f"{owner}: expected a 3-D volume, {in_path} has shape {shape}")

@@ -246,3 +246,55 @@ def test_upscale_refuses_nonfinite_checkpoint(tmp_path, scan, capsys):
     np.savez(path, **arrays)
     assert main(_upscale(scan, tmp_path / "out.nii.gz", path)) == 2
     assert "'3.b'" in one_error_line(capsys) and not (tmp_path / "out.nii.gz").exists()
+
+
+def _thick_scan(tmp_path, name="thick.nii.gz"):
+    """A 1 x 1 x 4 mm phantom: each thick slice the mean of 4 thin ones."""
+    thin = load_volume("phantom").data[::4, ::4, ::2][:, :, :24]
+    thick = thin.reshape(*thin.shape[:2], 6, 4).mean(-1) * 800.0     # scanner-like units
+    path = tmp_path / name
+    nib.save(nib.Nifti1Image(thick.astype(np.float32), np.diag([1.0, 1.0, 4.0, 1.0])), str(path))
+    return path, thick
+
+
+def test_upscale_refuses_anisotropic_scan_unless_forced(tmp_path, capsys):
+    src, _ = _thick_scan(tmp_path)
+    ck = edsr(2, 1, 4, seed=0).save(tmp_path / "net.npz")
+    argv = ["upscale", str(src), "-o", str(tmp_path / "up.nii.gz"), "--checkpoint", str(ck)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "1 x 1 x 4 mm" in err[0] and "labkit selfsr" in err[0]
+    assert not (tmp_path / "up.nii.gz").exists()
+    assert main(argv + ["--force", "--json"]) == 0
+    assert last_json(capsys.readouterr().out)["output_voxel_size"] == pytest.approx([0.5, 0.5, 4])
+
+
+def test_selfsr_json_payload_and_grid(tmp_path, capsys):
+    src, thick = _thick_scan(tmp_path)
+    out = tmp_path / "thin.nii.gz"
+    assert main(["selfsr", str(src), "-o", str(out), "--steps", "2", "--json"]) == 0
+    payload = last_json(capsys.readouterr().out)
+    for key in ("axis", "factor", "input_voxel_size", "output_voxel_size", "output_shape",
+                "steps", "seconds"):
+        assert key in payload, key
+    assert (payload["axis"], payload["factor"], payload["steps"]) == (2, 4, 2)
+    assert payload["output_voxel_size"] == pytest.approx([1, 1, 1])
+    img = nib.load(str(out))
+    assert img.shape == (*thick.shape[:2], 24) and payload["output_shape"] == list(img.shape)
+    # Same field of view: the outer edge of the first voxel stays where it was.
+    edge_in = np.diag([1.0, 1.0, 4.0, 1.0]) @ [0, 0, -0.5, 1]
+    np.testing.assert_allclose(img.affine @ [0, 0, -0.5, 1], edge_in, atol=1e-9)
+    # Intensities in the input's units (about 800 x the phantom), not normalised.
+    data = np.asarray(img.dataobj)
+    assert 0.5 * thick.max() < data.max() < 2 * thick.max()
+    assert nib.load(str(src)).shape == thick.shape          # the input is untouched
+
+
+def test_export_writes_onnx(tmp_path, capsys):
+    pytest.importorskip("torch", reason="pip install torch==2.13.0")
+    pytest.importorskip("onnx", reason="pip install onnx onnxruntime (the export extra)")
+    pytest.importorskip("onnxruntime", reason="pip install onnxruntime (the export extra)")
+    ck = edsr(2, 1, 4, seed=0).save(tmp_path / "net.npz")
+    assert main(["export", str(ck), str(tmp_path / "net.onnx"), "--json"]) == 0
+    payload = last_json(capsys.readouterr().out)
+    assert payload["opset"] >= 17 and payload["verified"] and payload["max_abs_error"] < 1e-4

@@ -55,7 +55,11 @@ def test_pooling(dtype, size, stride, pads, kind):
     y, cache = fwd(x, size, stride, pads)
     y_nb, cache_nb = fwd_nb(x, size, stride, pads)
     assert y_nb.dtype == dtype
-    np.testing.assert_array_equal(y_nb, y)
+    if kind == "max":          # a selection: both paths pick the same element, bit for bit
+        np.testing.assert_array_equal(y_nb, y)
+    else:                      # sums in different orders: equal only to rounding
+        tol = 1e-6 if dtype == np.float32 else 1e-14
+        np.testing.assert_allclose(y_nb, y, rtol=tol, atol=tol)
     dy = rng.standard_normal(y.shape).astype(dtype)
     dx = bwd(dy, cache)
     np.testing.assert_allclose(bwd_nb(dy, cache_nb), dx, rtol=1e-6, atol=1e-6)

@@ -572,6 +572,84 @@ BAD_BENCH = [
 ]
 
 
+THICK = np.diag([1.0, 1.0, 4.0, 1.0])
+
+BAD_SELFSR_OPTIONS = [
+    ("factor-1", ["--factor", "1"]), ("factor-7", ["--factor", "7"]),
+    ("factor-0", ["--factor", "0"]), ("factor-neg", ["--factor", "-2"]),
+    ("factor-text", ["--factor", "four"]), ("axis-3", ["--axis", "3"]),
+    ("axis-neg", ["--axis", "-1"]), ("steps-neg", ["--steps", "-1"]),
+    ("steps-huge", ["--steps", str(10 ** 30)]), ("steps-text", ["--steps", "many"]),
+    ("profile-unknown", ["--profile", "sinc"]), ("fwhm-nan", ["--fwhm", "nan"]),
+    ("fwhm-neg", ["--fwhm", "-1"]), ("fwhm-inf", ["--fwhm", "inf"]),
+    ("thickness-0", ["--thickness", "0"]), ("thickness-neg", ["--thickness", "-3"]),
+    ("seed-neg", ["--seed", "-1"]), ("seed-huge", ["--seed", str(2 ** 80)]),
+    ("unknown-flag", ["--fast"]),
+]
+
+
+def _selfsr(*extra, inp=None, out="thin.nii.gz"):
+    def setup(tmp):
+        src = _scan(tmp, "thick.nii.gz", shape=(24, 24, 6), affine=THICK) if inp is None \
+            else inp(tmp)
+        return ["selfsr", src, "-o", tmp / out, "--steps", "1", *extra]
+    return setup
+
+
+def _selfsr_same_file(tmp):
+    src = _scan(tmp, "thick.nii.gz", shape=(24, 24, 6), affine=THICK)
+    return ["selfsr", src, "-o", src, "--steps", "1"]
+
+
+def _selfsr_isotropic(tmp):
+    # No axis is thicker than the others and no --factor: nothing to infer.
+    return ["selfsr", _scan(tmp), "-o", tmp / "thin.nii.gz", "--steps", "1"]
+
+
+def _selfsr_resume_missing(tmp):
+    return [*_selfsr()(tmp), "--run", tmp / "no-run", "--resume"]
+
+
+def _selfsr_run_is_file(tmp):
+    f = tmp / "afile"
+    f.write_text("x")
+    return [*_selfsr()(tmp), "--run", f]
+
+
+def _check_selfsr(out, tmp):
+    import nibabel as nib
+
+    obj = _json_last(out)
+    img = nib.load(str(tmp / "thin.nii.gz"))
+    return (obj["command"] == "selfsr" and obj["axis"] == 2 and obj["factor"] == 4
+            and obj["output_shape"] == [24, 24, 24] and img.shape == (24, 24, 24)
+            and np.allclose(img.header.get_zooms()[:3], (1, 1, 1))
+            and np.isfinite(np.asarray(img.dataobj)).all())
+
+
+def _export(*extra, ck=None, out="net.onnx"):
+    def setup(tmp):
+        src = _net_file(tmp) if ck is None else ck(tmp)
+        return ["export", src, tmp / out, *extra]
+    return setup
+
+
+def _export_same_file(tmp):
+    src = _net_file(tmp)
+    return ["export", src, src]
+
+
+def _check_export(out, tmp):
+    obj = _json_last(out)
+    return (obj["command"] == "export" and (tmp / "net.onnx").stat().st_size > 0
+            and obj["verified"] and obj["max_abs_error"] < 1e-4)
+
+
+def _export_available() -> bool:
+    import importlib.util
+    return all(importlib.util.find_spec(m) for m in ("torch", "onnx", "onnxruntime"))
+
+
 def _both(cid, setup):
     """The case without and with ``--json``."""
     def with_json(tmp):
@@ -615,6 +693,27 @@ def cases() -> list:
     out += _both("upscale-output-ext", _upscale(out="out.png"))
     out += _both("upscale-missing-checkpoint-option",
                  lambda tmp: ["upscale", _scan(tmp), "-o", tmp / "o.nii.gz"])
+    out += _both("upscale-anisotropic", _upscale(inp=lambda tmp: _scan(
+        tmp, "thick.nii.gz", shape=(24, 24, 6), affine=THICK)))
+    # -- selfsr
+    for cid, make in BAD_VOLUMES:
+        out += _both(f"selfsr-input-{cid}", _selfsr(inp=make))
+    for cid, extra in BAD_SELFSR_OPTIONS:
+        out += _both(f"selfsr-{cid}", _selfsr(*extra))
+    for cid, setup in [("same-file", _selfsr_same_file), ("isotropic", _selfsr_isotropic),
+                       ("run-is-file", _selfsr_run_is_file)]:
+        out += _both(f"selfsr-{cid}", setup)
+    out += _both("selfsr-output-ext", _selfsr(out="thin.png"))
+    out += _both("selfsr-missing-output", lambda tmp: ["selfsr", _scan(tmp)])
+    # -- export
+    for cid, make in BAD_NETWORK_FILES:
+        if cid != "bad-config-entry":       # a training config export does not read
+            out += _both(f"export-checkpoint-{cid}", _export(ck=make))
+    out += _both("export-output-ext", _export(out="net.onnx.txt"))
+    out += _both("export-same-file", _export_same_file)
+    out += _both("export-opset-5", _export("--opset", "5"))
+    out += _both("export-opset-text", _export("--opset", "new"))
+    out += _both("export-missing-output", lambda tmp: ["export", _net_file(tmp)])
     # -- bench
     for cid, extra in BAD_BENCH:
         out += _both(f"bench-{cid}", _bench(*BENCH, *extra))
@@ -630,5 +729,15 @@ def cases() -> list:
         CliCase("ok-train-stale-lock", _stale_lock, check=_check_train),
         CliCase("ok-train-orphan-tmp", _orphan_tmp, check=_check_train),
         CliCase("ok-bench", _bench(*BENCH, "--json"), check=_check_bench),
+        CliCase("ok-upscale-anisotropic-forced",
+                _upscale("--force", inp=lambda tmp: _scan(tmp, "scan.nii.gz", shape=(24, 24, 12),
+                                                          affine=THICK)),
+                check=_check_upscale_plain),
+        CliCase("ok-selfsr", _selfsr("--json"), check=_check_selfsr),
+        # --resume with nothing to resume starts the run, as `labkit train --resume` does.
+        CliCase("ok-selfsr-resume-nothing-yet", lambda tmp: [*_selfsr_resume_missing(tmp), "--json"],
+                check=_check_selfsr),
     ]
+    if _export_available():
+        out.append(CliCase("ok-export", _export("--json"), check=_check_export))
     return out

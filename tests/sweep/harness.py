@@ -25,8 +25,9 @@ import contextlib
 import io
 import json
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 BINS = ("clear", "correct", "unclear", "wrong", "lenient")
 

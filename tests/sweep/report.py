@@ -1,7 +1,13 @@
 """Print the bad-input sweep's counts per bin: ``python -m tests.sweep.report [--list BIN]``.
 
-To count an older checkout, put it first on the path: ``PYTHONPATH=/old/checkout python -m
-tests.sweep.report`` run from this repository (the cases are this repository's).
+To count an older checkout, run these cases against it from a folder that holds only this
+``tests/sweep`` (so the working directory does not put the current ``labkit`` first)::
+
+    mkdir -p /tmp/sweeprun/tests && ln -s "$PWD/tests/sweep" /tmp/sweeprun/tests/sweep
+    git worktree add /tmp/labkit-old <commit>
+    cd /tmp/sweeprun && PYTHONPATH=/tmp/labkit-old python -m tests.sweep.report
+
+The old code may try to allocate many gigabytes on some cases: cap memory (``ulimit -v``).
 """
 
 from __future__ import annotations
