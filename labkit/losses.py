@@ -19,6 +19,40 @@ import numpy as np
 from labkit._validate import check_array, check_float, check_same_shape
 
 
+def l1_grad(y, target):
+    """Gradient of the mean absolute error ``L = mean(|y - t|)`` with respect to ``y``.
+
+    .. math:: \\frac{\\partial L}{\\partial y} = \\frac{\\mathrm{sign}(y - t)}{M}
+
+    ``y``, ``target``: arrays of the same shape (any), ``M = y.size``; 0 where ``y == t`` (as
+    PyTorch).  Returns an array of y's shape and dtype.
+    """
+    return np.sign(y - target) / y.size
+
+
+def mse_grad(y, target):
+    """Gradient of the mean squared error ``L = mean((y - t)^2)`` with respect to ``y``.
+
+    .. math:: \\frac{\\partial L}{\\partial y} = \\frac{2 (y - t)}{M}
+
+    ``y``, ``target``: arrays of the same shape (any), ``M = y.size``.  Returns an array of y's
+    shape and dtype.
+    """
+    return 2 * (y - target) / y.size
+
+
+def charbonnier_grad(y, target, eps=1e-3):
+    """Gradient of the Charbonnier loss ``L = mean(sqrt((y - t)^2 + eps^2))`` with respect to ``y``.
+
+    .. math:: \\frac{\\partial L}{\\partial y} = \\frac{y - t}{M \\sqrt{(y-t)^2+\\epsilon^2}}
+
+    ``y``, ``target``: arrays of the same shape (any), ``M = y.size``.  Returns an array of y's
+    shape and dtype.
+    """
+    diff = y - target
+    return diff / np.sqrt(diff * diff + eps ** 2) / diff.size
+
+
 class Loss:
     """``forward(y, target) -> float`` then ``backward() -> dy`` (same shape as ``y``)."""
 
@@ -48,12 +82,11 @@ class L1Loss(Loss):
 
     def forward(self, y, target):
         y, target = self._check(y, target)
-        diff = y - target
-        self.cache = diff
-        return float(np.abs(diff).mean(dtype=np.float64))
+        self.cache = (y, target)
+        return float(np.abs(y - target).mean(dtype=np.float64))
 
     def _backward(self):
-        return np.sign(self.cache) / self.cache.size
+        return l1_grad(*self.cache)
 
 
 class MSELoss(Loss):
@@ -61,12 +94,11 @@ class MSELoss(Loss):
 
     def forward(self, y, target):
         y, target = self._check(y, target)
-        diff = y - target
-        self.cache = diff
-        return float(np.square(diff).mean(dtype=np.float64))
+        self.cache = (y, target)
+        return float(np.square(y - target).mean(dtype=np.float64))
 
     def _backward(self):
-        return 2 * self.cache / self.cache.size
+        return mse_grad(*self.cache)
 
 
 class CharbonnierLoss(Loss):
@@ -79,13 +111,11 @@ class CharbonnierLoss(Loss):
     def forward(self, y, target):
         y, target = self._check(y, target)
         diff = y - target
-        root = np.sqrt(diff * diff + self.eps ** 2)
-        self.cache = (diff, root)
-        return float(root.mean(dtype=np.float64))
+        self.cache = (y, target)
+        return float(np.sqrt(diff * diff + self.eps ** 2).mean(dtype=np.float64))
 
     def _backward(self):
-        diff, root = self.cache
-        return diff / root / diff.size
+        return charbonnier_grad(*self.cache, eps=self.eps)
 
 
 LOSSES = {"l1": L1Loss, "mse": MSELoss, "charbonnier": CharbonnierLoss}

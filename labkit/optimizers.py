@@ -14,6 +14,69 @@ import numpy as np
 from labkit._validate import check_array, check_float
 
 
+def sgd_step(p, g, lr, momentum=0.0, buf=None):
+    """One SGD step, as ``torch.optim.SGD`` (no dampening, no Nesterov, no weight decay).
+
+    .. math::
+
+        b_t = \\mu\\, b_{t-1} + g \\quad (b_1 = g), \\qquad p \\leftarrow p - \\eta\\, b_t
+
+    (with ``momentum == 0``: :math:`p \\leftarrow p - \\eta g` and no buffer).
+
+    Parameters
+    ----------
+    p, g : ndarray, same shape (any)
+        Parameter and its gradient (``g`` in ``p``'s dtype).
+    lr : float
+        Learning rate :math:`\\eta`.
+    momentum : float
+        :math:`0 \\le \\mu < 1`.
+    buf : ndarray of p's shape, or None
+        Momentum buffer :math:`b_{t-1}`; None on the first step.
+
+    Returns
+    -------
+    (p_new, buf_new) : ndarrays of p's shape (``buf_new`` is None when ``momentum == 0``).
+        The inputs are not modified.
+    """
+    if momentum:
+        buf = g.copy() if buf is None else momentum * buf + g
+        return p - lr * buf, buf
+    return p - lr * g, None
+
+
+def adam_step(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One Adam step (Kingma & Ba 2015) exactly as ``torch.optim.Adam`` computes it.
+
+    .. math::
+
+        m_t = \\beta_1 m_{t-1} + (1-\\beta_1) g, \\quad v_t = \\beta_2 v_{t-1} + (1-\\beta_2) g^2,
+        \\quad p \\leftarrow p - \\frac{lr}{1-\\beta_1^t}
+        \\frac{m_t}{\\sqrt{v_t} / \\sqrt{1-\\beta_2^t} + \\epsilon}
+
+    Parameters
+    ----------
+    p, g, m, v : ndarray, same shape (any)
+        Parameter, its gradient, and the first and second moments :math:`m_{t-1}, v_{t-1}`
+        (zeros before the first step), all in ``p``'s dtype.
+    t : int
+        The step number, 1 on the first step (bias corrections :math:`1 - \\beta^t`).
+    lr, beta1, beta2, eps : float
+
+    Returns
+    -------
+    (p_new, m_new, v_new) : ndarrays of p's shape and dtype.  The inputs are not modified.
+    """
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    bias1 = 1 - beta1 ** t
+    bias2 = 1 - beta2 ** t
+    denom = np.sqrt(v) / np.sqrt(bias2) + eps
+    # np.sqrt of the Python float bias2 is a float64 scalar: the step is computed in float64
+    # and the new parameter rounded to p's dtype (what the in-place ``p -= ...`` always did).
+    return (p - (lr / bias1) * m / denom).astype(p.dtype, copy=False), m, v
+
+
 class Optimizer:
     """Base class: ``update(params, grads)`` steps every array in ``params`` in place."""
 
@@ -72,14 +135,10 @@ class SGD(Optimizer):
         self.momentum = check_float(momentum, "momentum", "SGD", min=0.0, max=1.0, max_open=True)
 
     def _step(self, p, g, state):
-        if self.momentum:
-            if "buf" not in state:
-                state["buf"] = g.copy()
-            else:
-                state["buf"] *= self.momentum
-                state["buf"] += g
-            g = state["buf"]
-        p -= self.lr * g
+        new, buf = sgd_step(p, g, self.lr, self.momentum, state.get("buf"))
+        if buf is not None:
+            state["buf"] = buf
+        p[...] = new                    # in place: layers keep their arrays
 
 
 class Adam(Optimizer):
@@ -104,16 +163,9 @@ class Adam(Optimizer):
             state["m"] = np.zeros_like(p)
             state["v"] = np.zeros_like(p)
         state["step"] += 1
-        t = state["step"]
-        m, v = state["m"], state["v"]
-        m *= self.beta1
-        m += (1 - self.beta1) * g
-        v *= self.beta2
-        v += (1 - self.beta2) * g * g
-        bias1 = 1 - self.beta1 ** t
-        bias2 = 1 - self.beta2 ** t
-        denom = np.sqrt(v) / np.sqrt(bias2) + self.eps
-        p -= (self.lr / bias1) * m / denom
+        new, state["m"], state["v"] = adam_step(p, g, state["m"], state["v"], state["step"],
+                                                self.lr, self.beta1, self.beta2, self.eps)
+        p[...] = new                    # in place: layers keep their arrays
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}

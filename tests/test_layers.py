@@ -227,3 +227,30 @@ def test_integer_inputs_are_computed_in_float():
     xi = np.arange(16).reshape(1, 4, 4, 1)
     np.testing.assert_allclose(conv.forward(xi), conv.forward(xi.astype(np.float32)))
     assert Activation("logistic").forward(np.array([[0]]))[0, 0] == 0.5
+
+
+def test_dense_pure_functions_match_the_layer_and_numerical_gradients(rng):
+    from labkit.gradcheck import numerical_gradient, relative_error
+    from labkit.ops.dense import dense_backward, dense_forward
+
+    x = rng.standard_normal((5, 3))
+    w = rng.standard_normal((3, 4))
+    b = rng.standard_normal(4)
+    dy = rng.standard_normal((5, 4))
+    y, cache = dense_forward(x, w, b)
+    assert y.shape == (5, 4)
+    np.testing.assert_allclose(y, x @ w + b)
+    dx, dw, db = dense_backward(dy, cache)
+    assert (dx.shape, dw.shape, db.shape) == ((5, 3), (3, 4), (4,))
+    for arr, analytic in ((x, dx), (w, dw), (b, db)):
+        numeric = numerical_gradient(lambda: float(np.sum(dense_forward(x, w, b)[0] * dy)), arr)
+        assert relative_error(analytic, numeric) < 1e-7
+    assert dense_backward(dy, dense_forward(x, w)[1])[2] is None
+    layer = Dense(3, 4, seed=0, dtype=np.float64)
+    layer.params["b"][:] = b
+    np.testing.assert_array_equal(layer.forward(x), dense_forward(x, layer.params["w"], b)[0])
+    ldx = layer.backward(dy)
+    pdx, pdw, pdb = dense_backward(dy, (x, layer.params["w"], True))
+    np.testing.assert_array_equal(ldx, pdx)
+    np.testing.assert_array_equal(layer.grads["w"], pdw)
+    np.testing.assert_array_equal(layer.grads["b"], pdb)

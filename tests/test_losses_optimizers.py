@@ -100,3 +100,45 @@ def test_update_refuses_missing_or_non_finite_gradients():
         opt.update({"w": p}, {"w": np.array([np.nan, 1.0])})
     np.testing.assert_array_equal(p, 0.0)
     assert opt.state == {}
+
+
+def test_pure_steps_leave_inputs_and_match_the_classes(rng):
+    from labkit.optimizers import adam_step, sgd_step
+
+    p = rng.standard_normal((3, 4)).astype(np.float32)
+    g = rng.standard_normal((3, 4)).astype(np.float32)
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    before = [a.copy() for a in (p, g, m, v)]
+    q, m1, v1 = adam_step(p, g, m, v, 1, lr=0.01)
+    for a, b in zip((p, g, m, v), before):
+        np.testing.assert_array_equal(a, b)                  # pure: inputs untouched
+    assert q.dtype == m1.dtype == v1.dtype == np.float32
+    opt, w = Adam(lr=0.01), p.copy()
+    opt.update({"w": w}, {"w": g})
+    np.testing.assert_array_equal(w, q)
+    np.testing.assert_array_equal(opt.state[id(w)]["m"], m1)
+    # SGD: the first momentum step takes buf = g, the next buf = mu buf + g
+    q1, buf = sgd_step(p, g, 0.1, momentum=0.9)
+    np.testing.assert_array_equal(buf, g)
+    q2, buf2 = sgd_step(q1, g, 0.1, momentum=0.9, buf=buf)
+    np.testing.assert_allclose(buf2, 1.9 * g, rtol=1e-6)
+    np.testing.assert_allclose(q2, p - 0.1 * g - 0.1 * 1.9 * g, rtol=1e-5, atol=1e-6)
+    assert sgd_step(p, g, 0.1)[1] is None
+    opt, w = SGD(lr=0.1, momentum=0.9), p.copy()
+    opt.update({"w": w}, {"w": g})
+    opt.update({"w": w}, {"w": g})
+    np.testing.assert_array_equal(w, q2)
+
+
+@pytest.mark.parametrize("name", ["l1", "mse", "charbonnier"])
+def test_pure_loss_gradients_match_numerical_and_classes(name, rng):
+    from labkit.losses import LOSSES, charbonnier_grad, l1_grad, mse_grad
+
+    grad = {"l1": l1_grad, "mse": mse_grad, "charbonnier": charbonnier_grad}[name]
+    y, t = rng.standard_normal((2, 3, 4, 1)), rng.standard_normal((2, 3, 4, 1))
+    loss = LOSSES[name]()
+    numeric = numerical_gradient(lambda: loss.forward(y, t), y)
+    assert relative_error(grad(y, t), numeric) < 1e-7
+    loss.forward(y, t)
+    np.testing.assert_array_equal(loss.backward(), grad(y, t))
+    assert grad(y.astype(np.float32), t.astype(np.float32)).dtype == np.float32

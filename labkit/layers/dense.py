@@ -6,6 +6,7 @@ import numpy as np
 
 from labkit._validate import check_alloc, check_bool, check_float_dtype, check_int, check_seed
 from labkit.layers.base import Layer
+from labkit.ops.dense import dense_backward, dense_forward
 
 
 class Dense(Layer):
@@ -37,9 +38,8 @@ class Dense(Layer):
 
     def forward(self, x, training=True):
         x = self._input(x, 2, self.in_features)
-        y = x @ self._param("w", x.dtype)
-        if self.use_bias:
-            y = y + self._param("b", x.dtype)
+        y, _ = dense_forward(x, self._param("w", x.dtype),
+                             self._param("b", x.dtype) if self.use_bias else None)
         self.cache = x
         return self._remember_output(y)
 
@@ -47,7 +47,8 @@ class Dense(Layer):
         dy = self._check_dy(dy)
         x = self.cache
         pdtype = self.params["w"].dtype
-        self.grads["w"] = (x.T @ dy).astype(pdtype, copy=False)
+        dx, dw, db = dense_backward(dy, (x, self._param("w", dy.dtype), self.use_bias))
+        self.grads["w"] = dw.astype(pdtype, copy=False)
         if self.use_bias:
-            self.grads["b"] = dy.sum(axis=0).astype(pdtype, copy=False)
-        return dy @ self._param("w", dy.dtype).T
+            self.grads["b"] = db.astype(pdtype, copy=False)
+        return dx
