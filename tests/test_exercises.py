@@ -1037,6 +1037,90 @@ def slr_no_floor(step, total, lr, schedule="cosine", lr_min=0.0, step_size=0, ga
 
 # ============================================================================ tables
 
+
+# --- student-style solutions of the pure-function exercises (dense, losses, Adam)
+
+def sdense_correct(dy, cache):
+    x, w, has_bias = cache
+    return dy @ w.T, x.T @ dy, (dy.sum(axis=0) if has_bias else None)
+
+
+def sdense_mean(dy, cache):
+    x, w, has_bias = cache
+    return dy @ w.T, x.T @ dy, (dy.mean(axis=0) if has_bias else None)
+
+
+def sdense_always(dy, cache):
+    x, w, _ = cache
+    return dy @ w.T, x.T @ dy, dy.sum(axis=0)
+
+
+def sdense_axis(dy, cache):
+    x, w, has_bias = cache
+    return dy @ w.T, x.T @ dy, (dy.sum(axis=1) if has_bias else None)
+
+
+def sl1_correct(y, target):
+    return np.sign(y - target) / y.size
+
+
+def sl1_no_mean(y, target):
+    return np.sign(y - target)
+
+
+def sl1_reversed(y, target):
+    return np.sign(target - y) / y.size
+
+
+def sl1_kink(y, target):
+    return np.where(y >= target, 1.0, -1.0).astype(y.dtype) / y.size
+
+
+def scharb_correct(y, target, eps=1e-3):
+    d = y - target
+    return d / np.sqrt(d * d + eps * eps) / d.size
+
+
+def scharb_no_mean(y, target, eps=1e-3):
+    d = y - target
+    return d / np.sqrt(d * d + eps * eps)
+
+
+def scharb_eps(y, target, eps=1e-3):
+    d = y - target
+    return d / np.sqrt(d * d + eps) / d.size
+
+
+def scharb_value(y, target, eps=1e-3):
+    d = y - target
+    return np.sqrt(d * d + eps * eps) / d.size
+
+
+def sadam_correct(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g ** 2
+    step = lr / (1 - beta1 ** t) * m / (np.sqrt(v) / np.sqrt(1 - beta2 ** t) + eps)
+    return (p - step).astype(p.dtype), m, v
+
+
+def sadam_no_bias(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g ** 2
+    return (p - lr * m / (np.sqrt(v) + eps)).astype(p.dtype), m, v
+
+
+def sadam_eps_inside(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g ** 2
+    mh, vh = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+    return (p - lr * mh / np.sqrt(vh + eps)).astype(p.dtype), m, v
+
+
+def sadam_ascent(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    q, m, v = sadam_correct(p, g, m, v, t, lr, beta1, beta2, eps)
+    return (2 * p - q).astype(p.dtype), m, v
+
+
 CORRECT = {
     "perceptron_predict": sp_correct, "perceptron_fit": sf_correct,
     "gradient_descent": sgd_correct, "psnr": spsnr_correct, "ssim": sssim_correct,
@@ -1051,6 +1135,8 @@ CORRECT = {
     "d_elu": selu_correct, "d_leaky": sleaky_correct, "d_logistic": slog_correct,
     "learning_rate": slr_correct, "cubic_kernel": scubic_correct,
     "receptive_field_sizes": srf_correct, "d_tanh": stanh_correct,
+    "dense_backward": sdense_correct, "l1_grad": sl1_correct, "charbonnier_grad": scharb_correct,
+    "adam_step": sadam_correct,
 }
 
 #: exercise id -> [(wrong implementation, name of the mistake whose hint must appear)]
@@ -1126,6 +1212,14 @@ WRONG = {
                (stanh_sech, "sech instead of sech^2")],
     "learning_rate": [(slr_no_min, "lr_min ignored"), (slr_no_clamp, "no clamp after total"),
                       (slr_plus_one, "off by one"), (slr_no_floor, "exponent not floored")],
+    "dense_backward": [(sdense_mean, "db averaged"), (sdense_always, "db without bias"),
+                       (sdense_axis, "db over the wrong axis")],
+    "l1_grad": [(sl1_no_mean, "no 1/M"), (sl1_reversed, "sign reversed"),
+                (sl1_kink, "kink gets 1")],
+    "charbonnier_grad": [(scharb_no_mean, "no 1/M"), (scharb_eps, "eps not squared"),
+                         (scharb_value, "loss instead of gradient")],
+    "adam_step": [(sadam_no_bias, "no bias correction"), (sadam_eps_inside, "eps inside the root"),
+                  (sadam_ascent, "gradient ascent")],
 }
 
 IDS = [e["id"] for e in list_exercises()]

@@ -1,6 +1,3 @@
-import numpy as np
-
-
 def my_pixel_shuffle(x, scale, order="torch"):
     """Depth to space: ``(N, H, W, C r^2) -> (N, H r, W r, C)``."""
     n, h, w, cr2 = x.shape

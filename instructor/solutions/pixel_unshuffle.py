@@ -1,6 +1,3 @@
-import numpy as np
-
-
 def my_pixel_unshuffle(y, scale, order="torch"):
     """Space to depth, the inverse of :func:`pixel_shuffle`: ``(N, H r, W r, C) -> (N, H, W, C r^2)``."""
     n, hr, wr, c = y.shape

@@ -17,6 +17,10 @@ stopping after the first epoch without mistakes.  Graded on the entries ``w``, `
 ``gradient_descent(grad_fn, w0, lr, steps, momentum)``: the path ``(steps + 1, D)`` of
 ``v <- mu v + grad(w)``, ``w <- w - lr v`` starting at ``w0`` (``v = 0``), frozen (the last
 finite point repeated) once a step would leave the finite range or exceed 1e12 in magnitude.
+
+``dense_backward(dy, cache)``: backpropagation through ``y = x W + b`` with the reference's
+cache ``(x, w, has_bias)``: ``(dx, dw, db) = (dy W^T, x^T dy, sum_n dy)``, ``db`` None without
+bias (see :mod:`labkit.ops.dense`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.exercises._core import Case, Exercise, Mistake
+from labkit.ops.dense import dense_forward
 from labkit.ops.descent import gradient_descent, linear_regression_loss, quadratic_bowl, rosenbrock
 from labkit.ops.perceptron import PerceptronHistory, perceptron_predict
 
@@ -212,6 +217,37 @@ def _gd_momentum_ignored(grad_fn, w0, lr, steps, momentum=0.0):
     return gradient_descent(grad_fn, w0, lr, steps, 0.0)
 
 
+# ----------------------------------------------------------------------------- dense backward
+
+def _dense_cases(rng):
+    for i in range(24):
+        n, fi, fo = (int(v) for v in rng.integers(1, 7, size=3))
+        dtype = np.float32 if i % 3 == 2 else np.float64
+        x = rng.standard_normal((n, fi)).astype(dtype)
+        w = rng.standard_normal((fi, fo)).astype(dtype)
+        bias = i % 4 != 1
+        b = rng.standard_normal(fo).astype(dtype) if bias else None
+        _, cache = dense_forward(x, w, b)
+        dy = rng.standard_normal((n, fo)).astype(dtype)
+        yield Case(f"dense_backward(dy ({n}, {fo}) {np.dtype(dtype).name}, cache of x ({n}, {fi}), "
+                   f"w ({fi}, {fo}), bias={bias})", (dy, cache))
+
+
+def _dense_db_mean(dy, cache):
+    x, w, has_bias = cache
+    return dy @ w.T, x.T @ dy, (dy.mean(axis=0) if has_bias else None)
+
+
+def _dense_db_always(dy, cache):
+    x, w, _ = cache
+    return dy @ w.T, x.T @ dy, dy.sum(axis=0)
+
+
+def _dense_db_wrong_axis(dy, cache):
+    x, w, has_bias = cache
+    return dy @ w.T, x.T @ dy, (dy.sum(axis=1) if has_bias else None)
+
+
 EXERCISES = [
     Exercise(
         id="perceptron_predict",
@@ -280,6 +316,23 @@ EXERCISES = [
                     "You step up the gradient: descent subtracts lr * v."),
             Mistake("momentum ignored", _gd_momentum_ignored,
                     "momentum is ignored: keep a velocity v = mu v + g between steps."),
+        ],
+    ),
+    Exercise(
+        id="dense_backward",
+        chapter="01_neural_networks.ipynb",
+        reference="labkit.ops.dense.dense_backward",
+        summary="Backward pass of a dense layer y = x W + b: (dx, dw, db) = (dy W^T, x^T dy, "
+                "sum over the batch of dy).",
+        cases=_dense_cases,
+        mistakes=[
+            Mistake("db averaged", _dense_db_mean,
+                    "Your db is the batch *mean* of dy; every example contributes its full "
+                    "gradient, so db is the sum over the batch."),
+            Mistake("db without bias", _dense_db_always,
+                    "When the forward pass had no bias (has_bias False), db is None."),
+            Mistake("db over the wrong axis", _dense_db_wrong_axis,
+                    "db has one entry per output feature: sum dy over the batch axis 0."),
         ],
     ),
 ]

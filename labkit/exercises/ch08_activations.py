@@ -7,6 +7,10 @@ logistic's derivative can reuse ``y``) and returns ``df/dx`` element-wise, in ``
 * ``d_leaky(x, y, alpha)``: ``1`` for ``x > 0``, else ``alpha`` (also at ``x = 0``);
 * ``d_logistic(x, y)``: ``y (1 - y)``;
 * ``d_tanh(x, y)``: ``1 - y^2``.
+
+And two loss gradients with respect to the prediction ``y`` (``M = y.size``, see
+:mod:`labkit.losses`): ``l1_grad(y, target) = sign(y - t) / M`` (0 where ``y == t``) and
+``charbonnier_grad(y, target, eps) = (y - t) / (M sqrt((y - t)^2 + eps^2))``.
 """
 
 from __future__ import annotations
@@ -108,6 +112,57 @@ def _tanh_sech(x, y):
     return 1 / np.cosh(x)
 
 
+def _loss_cases(name, eps_values):
+    def cases(rng):
+        for i in range(24):
+            x = _inputs(rng, i)
+            t = (rng.standard_normal(x.shape) * 3).astype(x.dtype)
+            flat_t, flat_y = t.reshape(-1), x.reshape(-1)
+            flat_y[: max(1, flat_y.size // 4)] = flat_t[: max(1, flat_y.size // 4)]   # y == t
+            if eps_values:
+                eps = eps_values[i % len(eps_values)]
+                yield Case(f"{name}(y {x.shape} {x.dtype.name} with y == t in places, target, "
+                           f"eps={eps})", (x, t, eps))
+            else:
+                yield Case(f"{name}(y {x.shape} {x.dtype.name} with y == t in places, target)",
+                           (x, t))
+    return cases
+
+
+def _l1_no_mean(y, target):
+    return np.sign(y - target)
+
+
+def _l1_reversed(y, target):
+    return np.sign(target - y) / y.size
+
+
+def _l1_kink_one(y, target):
+    return np.where(y >= target, 1.0, -1.0).astype(y.dtype) / y.size
+
+
+def _l1_abs(y, target):
+    return np.abs(y - target) / y.size
+
+
+def _charb_no_mean(y, target, eps=1e-3):
+    d = y - target
+    return d / np.sqrt(d * d + eps ** 2)
+
+
+def _charb_eps_unsquared(y, target, eps=1e-3):
+    d = y - target
+    return d / np.sqrt(d * d + eps) / d.size
+
+
+def _charb_value(y, target, eps=1e-3):
+    d = y - target
+    return np.sqrt(d * d + eps ** 2) / d.size
+
+
+_MEAN = ("Your gradient is M = y.size times too large: the loss is a *mean* over all elements, "
+         "so each element's gradient carries a factor 1 / M.")
+
 _KINK = ("At x == 0 your derivative takes the right-hand value 1; the convention here (as in "
          "PyTorch) is the left-hand one for x <= 0.")
 _DTYPE = ("Your float32 input gives a float64 derivative: np.where(x > 0, 1.0, ...) is float64, "
@@ -181,6 +236,37 @@ EXERCISES = [
                     "Your derivative is (1 - y)^2; only y is squared."),
             Mistake("sech instead of sech^2", _tanh_sech,
                     "Your derivative is sech(x); tanh' is sech(x)^2 = 1 - tanh(x)^2."),
+        ],
+    ),
+    Exercise(
+        id="l1_grad",
+        chapter="08_activations_and_losses.ipynb",
+        reference="labkit.losses.l1_grad",
+        summary="Gradient of the mean absolute error: sign(y - t) / y.size (0 where y == t).",
+        cases=_loss_cases("l1_grad", None),
+        mistakes=[
+            Mistake("no 1/M", _l1_no_mean, _MEAN),
+            Mistake("sign reversed", _l1_reversed,
+                    "Your gradient has the wrong sign: d|y - t|/dy = sign(y - t)."),
+            Mistake("kink gets 1", _l1_kink_one,
+                    "Where y == t your gradient is +-1; the convention (PyTorch's) is sign(0) = 0."),
+            Mistake("loss instead of gradient", _l1_abs,
+                    "Your output is |y - t| / M, the loss terms, not their derivative."),
+        ],
+    ),
+    Exercise(
+        id="charbonnier_grad",
+        chapter="08_activations_and_losses.ipynb",
+        reference="labkit.losses.charbonnier_grad",
+        summary="Gradient of the Charbonnier loss: (y - t) / (M sqrt((y - t)^2 + eps^2)).",
+        cases=_loss_cases("charbonnier_grad", [1e-3, 0.1, 1.0]),
+        mistakes=[
+            Mistake("no 1/M", _charb_no_mean, _MEAN),
+            Mistake("eps not squared", _charb_eps_unsquared,
+                    "Inside the root it is eps^2, not eps."),
+            Mistake("loss instead of gradient", _charb_value,
+                    "Your output is the loss terms sqrt((y - t)^2 + eps^2) / M, not their "
+                    "derivative."),
         ],
     ),
 ]

@@ -1,4 +1,9 @@
-"""Chapter 11 (11_training.ipynb): the learning-rate schedule.
+"""Chapter 11 (11_training.ipynb): the learning-rate schedule and one Adam step.
+
+``adam_step(p, g, m, v, t, lr, beta1, beta2, eps) -> (p_new, m_new, v_new)``, PyTorch's Adam
+(see :func:`labkit.optimizers.adam_step`): ``m_t = b1 m + (1 - b1) g``,
+``v_t = b2 v + (1 - b2) g^2``, ``p - lr / (1 - b1^t) * m_t / (sqrt(v_t) / sqrt(1 - b2^t) + eps)``,
+without modifying its inputs, ``p_new`` in p's dtype.
 
 ``learning_rate(step, total, lr, schedule, lr_min, step_size, gamma)`` for 0-based ``step`` of
 ``total`` steps:
@@ -14,7 +19,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from labkit.exercises._core import Case, Exercise, Mistake
+from labkit.optimizers import adam_step
 
 
 def learning_rate(*args, **kwargs):
@@ -85,6 +93,60 @@ def _step_default_total(step, total, lr, schedule="cosine", lr_min=0.0, step_siz
     return learning_rate(step, total, lr, schedule, lr_min, step_size, gamma)
 
 
+def _adam_cases(rng):
+    shapes = [(5,), (3, 4), (2, 3, 3, 2), (1,), (4, 1)]
+    for i in range(24):
+        shape = shapes[i % len(shapes)]
+        dtype = np.float32 if i % 3 == 2 else np.float64
+        p = rng.standard_normal(shape).astype(dtype)
+        g = rng.standard_normal(shape).astype(dtype)
+        t = [1, 2, 5, 100][i % 4]
+        if t == 1:
+            m, v = np.zeros_like(p), np.zeros_like(p)
+        else:
+            m = (0.1 * rng.standard_normal(shape)).astype(dtype)
+            v = (0.01 * rng.random(shape)).astype(dtype)
+        lr, b1, b2, eps = [(1e-3, 0.9, 0.999, 1e-8), (0.1, 0.5, 0.9, 1e-6),
+                           (1e-2, 0.9, 0.99, 1e-3)][i % 3]
+        yield Case(f"adam_step(p {shape} {np.dtype(dtype).name}, g, m, v, t={t}, lr={lr}, "
+                   f"beta1={b1}, beta2={b2}, eps={eps})", (p, g, m, v, t, lr, b1, b2, eps))
+
+
+def _adam_no_bias_correction(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    return (p - lr * m / (np.sqrt(v) + eps)).astype(p.dtype), m, v
+
+
+def _adam_eps_inside(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    mhat, vhat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+    return (p - lr * mhat / np.sqrt(vhat + eps)).astype(p.dtype), m, v
+
+
+def _adam_swapped_betas(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = (1 - beta1) * m + beta1 * g
+    v = (1 - beta2) * v + beta2 * g * g
+    return _finish(p, m, v, t, lr, beta1, beta2, eps), m, v
+
+
+def _finish(p, m, v, t, lr, beta1, beta2, eps):
+    denom = np.sqrt(v) / np.sqrt(1 - beta2 ** t) + eps
+    return (p - (lr / (1 - beta1 ** t)) * m / denom).astype(p.dtype)
+
+
+def _adam_old_moments(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    new_m = beta1 * m + (1 - beta1) * g
+    new_v = beta2 * v + (1 - beta2) * g * g
+    return _finish(p, m, v, t, lr, beta1, beta2, eps), new_m, new_v
+
+
+def _adam_ascent(p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    q, m, v = adam_step(p, g, m, v, t, lr, beta1, beta2, eps)
+    return (2 * p - q).astype(p.dtype), m, v
+
+
 EXERCISES = [
     Exercise(
         id="learning_rate",
@@ -110,5 +172,28 @@ EXERCISES = [
                     "step_size=0 means total // 2 (the rate halves in the middle of training)."),
         ],
         rtol=1e-12,
+    ),
+    Exercise(
+        id="adam_step",
+        chapter="11_training.ipynb",
+        reference="labkit.optimizers.adam_step",
+        summary="One Adam step (PyTorch's rule): new moments m, v and the updated parameter, "
+                "with bias corrections 1 - beta^t.",
+        cases=_adam_cases,
+        mistakes=[
+            Mistake("no bias correction", _adam_no_bias_correction,
+                    "Your step lacks the bias corrections: divide by 1 - beta1^t and "
+                    "sqrt(1 - beta2^t) (they matter most in the first steps, t small)."),
+            Mistake("eps inside the root", _adam_eps_inside,
+                    "PyTorch adds eps after the square root: sqrt(v_hat) + eps, not "
+                    "sqrt(v_hat + eps)."),
+            Mistake("betas swapped", _adam_swapped_betas,
+                    "The moving averages weight the *old* moment by beta: m_t = beta1 m + "
+                    "(1 - beta1) g."),
+            Mistake("old moments in the step", _adam_old_moments,
+                    "Update m and v first, then step with the new m_t and v_t."),
+            Mistake("gradient ascent", _adam_ascent,
+                    "Your parameter moves up the gradient: subtract the step."),
+        ],
     ),
 ]
