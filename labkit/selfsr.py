@@ -97,6 +97,9 @@ DEFAULTS = {
 }
 
 
+#: More steps than any run needs (about a year on a laptop): a bound, so a typo cannot hang.
+MAX_STEPS = 10**7
+
 _CHECKPOINT = "checkpoint.npz"
 _FORMAT = "labkit-selfsr"
 #: Normalised intensity above which a voxel counts as signal (patch foreground, bounding box).
@@ -117,7 +120,7 @@ def _check_options(options: dict, owner: str) -> dict:
     cfg["n_filters"] = check_int(cfg["n_filters"], "n_filters", owner, min=1, max=512)
     cfg["patch"] = check_int(cfg["patch"], "patch", owner, min=4, max=1024)
     cfg["batch"] = check_int(cfg["batch"], "batch", owner, min=1, max=1024)
-    cfg["steps"] = check_int(cfg["steps"], "steps", owner, min=0, max=10**7)
+    cfg["steps"] = check_int(cfg["steps"], "steps", owner, min=0, max=MAX_STEPS)
     cfg["lr"] = check_float(cfg["lr"], "lr", owner, min=0.0, min_open=True, max=1.0)
     cfg["lr_min"] = check_float(cfg["lr_min"], "lr_min", owner, min=0.0, max=cfg["lr"])
     cfg["loss"] = check_choice(cfg["loss"], "loss", owner, tuple(LOSSES))
@@ -333,7 +336,8 @@ class SelfSR:
         vol = _check_volume(volume, owner)
         progress = check_bool(progress, "progress", owner)
         resume = check_bool(resume, "resume", owner)
-        steps = self.config["steps"] if steps is None else check_int(steps, "steps", owner, min=0)
+        steps = self.config["steps"] if steps is None else check_int(steps, "steps", owner, min=0,
+                                                                             max=MAX_STEPS)
         self.config["steps"] = steps
         until = steps if until is None else check_int(until, "until", owner, min=0, max=steps)
         if vol.shape[self.axis] < 2:
@@ -612,7 +616,7 @@ def selfsr_volume(volume, voxel_size=None, affine=None, *, axis=None, factor=Non
         axis, factor = default_axis_factor(vs, axis, factor, owner)
     # Every option is checked here, before any training, with this function's name.
     if steps is not None:
-        steps = check_int(steps, "steps", owner, min=0)
+        steps = check_int(steps, "steps", owner, min=0, max=MAX_STEPS)
     cfg = _check_options(options, owner)
     try:
         profile_weights(factor, cfg["profile"], cfg["thickness"], cfg["fwhm"])
