@@ -140,22 +140,30 @@ ANISOTROPY_LIMIT = 1.5
 
 
 def check_isotropic(voxel_size, axis: int, owner: str = "upscale_file") -> None:
-    """Refuse in-plane SR of an anisotropic scan (thick slices, or a non-square plane).
+    """Refuse in-plane SR where it cannot help: thick slices, or a non-square plane.
 
     In-plane SR of a 1 x 1 x 4 mm scan along ``axis=2`` makes 0.5 x 0.5 x 4 mm voxels: it
-    refines what was already fine and leaves the thick axis alone.  That is through-plane SR's
-    job (``labkit selfsr``).  Raises ``ValueError`` naming the voxel sizes when the largest
-    voxel side exceeds the smallest by more than :data:`ANISOTROPY_LIMIT`.
+    refines what was already fine and leaves the thick axis alone; along ``axis=0`` it makes
+    1 x 0.5 x 2 mm.  That is through-plane SR's job (``labkit selfsr``).  Raises ``ValueError``
+    naming the voxel sizes when the slice thickness (the size along ``axis``) exceeds the
+    in-plane sizes by more than :data:`ANISOTROPY_LIMIT`, or the two in-plane sizes differ by
+    more than that.  A scan whose in-plane voxels are the coarser ones (2 x 2 x 1 mm) is
+    exactly what in-plane SR is for, and passes.
     """
     sizes = [float(v) for v in voxel_size[:3]]
-    if max(sizes) > ANISOTROPY_LIMIT * min(sizes):
-        thick = int(np.argmax(sizes))
+    plane = [v for a, v in enumerate(sizes) if a != axis]
+    thick, square = sizes[axis] > ANISOTROPY_LIMIT * max(plane), \
+        max(plane) > ANISOTROPY_LIMIT * min(plane)
+    if thick or square:
         shown = " x ".join(f"{v:g}" for v in sizes)
+        why = (f"the slices along axis {axis} are {sizes[axis]:g} mm thick but the in-plane "
+               f"voxels only {max(plane):g} mm" if thick else
+               f"the planes across axis {axis} have non-square {plane[0]:g} x {plane[1]:g} mm "
+               f"pixels")
         raise ValueError(
-            f"{owner}: the voxels are {shown} mm: axis {thick} is {sizes[thick]:g} mm thick "
-            f"while the finest side is {min(sizes):g} mm, so in-plane upscaling (slices along "
-            f"axis {axis}) would not make the voxels isotropic; use `labkit selfsr` for "
-            f"through-plane SR, or --force (force=True) to upscale in plane anyway")
+            f"{owner}: the voxels are {shown} mm: {why}, so in-plane upscaling would not make "
+            f"them isotropic; use `labkit selfsr` for through-plane SR of thick slices, or "
+            f"--force (force=True) to upscale in plane anyway")
 
 
 def upscale_file(in_path, out_path, checkpoint, axis: int = 2, batch_size: int = 4,

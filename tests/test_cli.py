@@ -71,14 +71,14 @@ def test_evaluate_json(run_dir, capsys):
 
 def test_upscale_json(tmp_path, capsys):
     vol = load_volume("phantom").data[40:72, 50:90, 78:80]
-    affine = np.diag([1.2, 1.2, 3.0, 1.0])
+    affine = np.diag([2.0, 2.0, 1.0, 1.0])      # coarse in plane: what in-plane SR is for
     nib.save(nib.Nifti1Image(vol, affine), str(tmp_path / "in.nii.gz"))
     ck = edsr(2, 1, 4, seed=0).save(tmp_path / "net.npz")
     assert main(["upscale", str(tmp_path / "in.nii.gz"), "-o", str(tmp_path / "out.nii.gz"),
                  "--checkpoint", str(ck), "--json"]) == 0
     payload = last_json(capsys.readouterr().out)
     assert payload["output_shape"] == [64, 80, 2]
-    assert payload["output_voxel_size"] == pytest.approx([0.6, 0.6, 3.0])
+    assert payload["output_voxel_size"] == pytest.approx([1.0, 1.0, 1.0])
     assert nib.load(str(tmp_path / "out.nii.gz")).shape == (64, 80, 2)
 
 
@@ -264,6 +264,9 @@ def test_upscale_refuses_anisotropic_scan_unless_forced(tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "1 x 1 x 4 mm" in err[0] and "labkit selfsr" in err[0]
+    # Slices along axis 0 of the same scan: non-square 1 x 4 mm pixels, refused too.
+    assert main([*argv, "--axis", "0"]) == 2
+    assert "non-square" in capsys.readouterr().err
     assert not (tmp_path / "up.nii.gz").exists()
     assert main(argv + ["--force", "--json"]) == 0
     assert last_json(capsys.readouterr().out)["output_voxel_size"] == pytest.approx([0.5, 0.5, 4])

@@ -86,7 +86,10 @@ def test_upscale_file_roundtrip(tmp_path, phantom_piece):
     src = tmp_path / "scan.nii.gz"
     nib.save(nib.Nifti1Image((vol * 1000).astype(np.int16), affine), str(src))
     ck = edsr(2, 1, 4, seed=0).save(tmp_path / "net.npz")
-    info = upscale_file(src, tmp_path / "out.nii.gz", ck)
+    # 0.9 x 1.1 x 2.5 mm is a thick-slice scan: in-plane SR is refused unless forced.
+    with pytest.raises(ValueError, match="upscale_file: the voxels are 0.9 x 1.1 x 2.5 mm"):
+        upscale_file(src, tmp_path / "out.nii.gz", ck)
+    info = upscale_file(src, tmp_path / "out.nii.gz", ck, force=True)
     out = nib.load(str(tmp_path / "out.nii.gz"))
     assert out.shape == (64, 80, 3) and info["output_shape"] == [64, 80, 3]
     np.testing.assert_allclose(out.header.get_zooms(), (0.45, 0.55, 2.5), rtol=1e-6)
