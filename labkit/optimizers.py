@@ -167,5 +167,3 @@ class Adam(Optimizer):
                                                 self.lr, self.beta1, self.beta2, self.eps)
         p[...] = new                    # in place: layers keep their arrays
 
-
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
