@@ -11,6 +11,7 @@ from labkit.data import (
     load_volume,
     lr_hr_pairs,
     mni_sr_split,
+    split_volume,
 )
 from labkit.metrics import psnr, ssim
 from labkit.ops.resize import imresize
@@ -80,3 +81,59 @@ def test_baseline_x3_is_scored_on_cropped_images(split):
 def test_baseline_bad_degradation():
     with pytest.raises(ValueError, match="bicubic_baseline"):
         bicubic_baseline(2, "lanczos")
+
+
+# ----------------------------------------------------------------------------- split_volume
+
+def _min_distance(train_z, test_z) -> int:
+    return int(np.min(np.abs(np.asarray(train_z)[:, None] - np.asarray(test_z)[None, :])))
+
+
+@pytest.mark.parametrize("n,axis,fraction,guard,seed", [
+    (130, 2, 0.2, 3, 0), (130, 2, 0.2, 3, 7), (64, 0, 0.25, 2, 1), (41, 1, 0.1, 0, 3),
+    (200, 2, 0.3, 5, 11),
+])
+def test_split_volume_has_no_leak(n, axis, fraction, guard, seed):
+    shape = [6, 7, 8]
+    shape[axis] = n
+    vol = np.random.default_rng(0).random(shape).astype(np.float32)
+    split = split_volume(vol, axis=axis, test_fraction=fraction, guard=guard, seed=seed)
+    assert set(split) == set(mni_sr_split().keys())
+    train_z, test_z = split["train_z"], split["test_z"]
+    assert not set(train_z) & set(test_z)
+    # The leak the issue measured: no training slice within `guard` of a test slice.
+    assert _min_distance(train_z, test_z) > guard
+    assert abs(len(test_z) - fraction * n) <= 2
+    moved = np.moveaxis(vol, axis, 0)
+    np.testing.assert_array_equal(split["test"], moved[test_z])
+    np.testing.assert_array_equal(split["train"], moved[train_z])
+    assert split["train"].shape[1:] == moved.shape[1:]
+
+
+def test_split_volume_is_seeded():
+    vol = np.zeros((4, 4, 100), np.float32)
+    a, b = split_volume(vol, seed=0), split_volume(vol, seed=0)
+    np.testing.assert_array_equal(a["test_z"], b["test_z"])
+    others = [split_volume(vol, seed=s)["test_z"] for s in range(1, 6)]
+    assert any(not np.array_equal(o, a["test_z"]) for o in others)
+
+
+def test_split_volume_old_leak_would_fail():
+    # Every other slice as test (the pattern that leaked) has test slices 1 away from training.
+    assert _min_distance(np.arange(0, 40, 2), np.arange(1, 40, 2)) == 1
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"volume": np.zeros((4, 4))}, "3-D"),
+    ({"axis": 3}, "axis"), ({"axis": True}, "axis"),
+    ({"test_fraction": 0.0}, "test_fraction"), ({"test_fraction": 1.0}, "test_fraction"),
+    ({"test_fraction": float("nan")}, "test_fraction"),
+    ({"guard": -1}, "guard"), ({"seed": -1}, "seed"), ({"n_slabs": 0}, "n_slabs"),
+    ({"volume": np.zeros((4, 4, 10))}, "cannot hold"),
+    ({"volume": np.full((4, 4, 50), np.nan)}, "NaN"),
+])
+def test_split_volume_bad_input(kwargs, match):
+    args = {"volume": np.zeros((4, 4, 100), np.float32), **kwargs}
+    with pytest.raises(ValueError, match="split_volume") as err:
+        split_volume(**args)
+    assert match.lower() in str(err.value).lower()

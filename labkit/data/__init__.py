@@ -24,6 +24,7 @@ from labkit.data.split import (
     bicubic_baseline,
     lr_hr_pairs,
     mni_sr_split,
+    split_volume,
 )
 from labkit.data.volumes import (
     BUILTIN_VOLUMES,
@@ -38,5 +39,5 @@ __all__ = [
     "BUILTIN_VOLUMES", "DEGRADATIONS", "EXCLUDED_Z", "HR_SHAPE", "TEST_Z", "TRAIN_Z",
     "PatchSampler", "Volume", "add_rician_noise", "bicubic_baseline", "brain_phantom",
     "crop_to_multiple", "degrade", "gaussian_sigma", "list_samples", "load_volume",
-    "lr_hr_pairs", "mni152_path", "mni_sr_split",
+    "lr_hr_pairs", "mni152_path", "mni_sr_split", "split_volume",
 ]

@@ -22,7 +22,7 @@ import functools
 
 import numpy as np
 
-from labkit._validate import check_choice, check_int
+from labkit._validate import check_array, check_choice, check_float, check_int, check_seed
 from labkit.data.degrade import DEGRADATIONS, crop_to_multiple, degrade
 from labkit.data.volumes import load_volume
 from labkit.metrics import psnr, ssim
@@ -36,6 +36,7 @@ __all__ = [
     "bicubic_baseline",
     "lr_hr_pairs",
     "mni_sr_split",
+    "split_volume",
 ]
 
 HR_SHAPE = (196, 232)
@@ -69,6 +70,69 @@ def mni_sr_split() -> dict:
     train, test = _split_arrays()
     return {"train": train.copy(), "test": test.copy(),
             "train_z": np.array(TRAIN_Z, dtype=np.int64), "test_z": np.array(TEST_Z, dtype=np.int64)}
+
+
+def split_volume(volume, axis: int = 2, test_fraction: float = 0.2, guard: int = 3, seed=0,
+                 n_slabs: int = 2) -> dict:
+    """Split one volume's slices into train and test without leaks: slabs with guard bands.
+
+    Neighbouring slices of a scan are nearly identical, so testing on slice ``z`` after
+    training on ``z + 1`` measures memory, not generalisation.  The test slices are therefore
+    ``n_slabs`` contiguous slabs (about ``test_fraction`` of the slices in all, one slab per
+    equal section of the axis, at a seeded position inside it), and ``guard`` slices on each
+    side of every slab are used for neither set.  Every training index ``t`` and test index
+    ``s`` satisfy ``|t - s| > guard``.
+
+    Parameters
+    ----------
+    volume : array_like, shape (X, Y, Z)
+    axis : int
+        The slice axis (0, 1 or 2); slices are ``np.moveaxis(volume, axis, 0)[z]``.
+    test_fraction : float in (0, 1)
+    guard : int >= 0
+    seed : int
+        Where the slabs sit inside their sections.
+    n_slabs : int >= 1
+
+    Returns
+    -------
+    dict
+        The keys of :func:`mni_sr_split`: ``"train"`` ``(n_train, A, B)``, ``"test"``
+        ``(n_test, A, B)`` (float arrays, copies), ``"train_z"``, ``"test_z"`` (int64, sorted).
+    """
+    owner = "split_volume"
+    vol = check_array(volume, owner, ndim=3, finite=True, name="volume")
+    axis = check_choice(check_int(axis, "axis", owner), "axis", owner, (0, 1, 2))
+    test_fraction = check_float(test_fraction, "test_fraction", owner, min=0.0, max=1.0,
+                                min_open=True, max_open=True)
+    guard = check_int(guard, "guard", owner, min=0)
+    n_slabs = check_int(n_slabs, "n_slabs", owner, min=1)
+    seed = check_seed(seed, "seed", owner)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    n = vol.shape[axis]
+    n_test = max(n_slabs, round(test_fraction * n))
+    section = n // n_slabs
+    slab = n_test // n_slabs
+    if slab < 1 or section < slab + 2 * guard + 1:
+        raise ValueError(
+            f"{owner}: {n} slices along axis {axis} cannot hold {n_slabs} test slab(s) of "
+            f"{max(slab, 1)} slice(s) with {guard}-slice guard bands and leave training slices "
+            f"in each section (need at least {n_slabs * (max(slab, 1) + 2 * guard + 1)} slices)")
+    test_z, excluded = [], set()
+    for k in range(n_slabs):
+        lo = k * section
+        start = lo + int(rng.integers(0, section - slab + 1))
+        slab_z = range(start, start + slab)
+        test_z.extend(slab_z)
+        excluded.update(range(start - guard, start + slab + guard))
+    train_z = [z for z in range(n) if z not in excluded]
+    if not train_z:
+        raise ValueError(f"{owner}: no training slices are left out of {n} (guard {guard})")
+    slices = np.moveaxis(vol, axis, 0)
+    return {"train": np.ascontiguousarray(slices[train_z]),
+            "test": np.ascontiguousarray(slices[test_z]),
+            "train_z": np.array(train_z, dtype=np.int64),
+            "test_z": np.array(sorted(test_z), dtype=np.int64)}
 
 
 def lr_hr_pairs(hr, scale: int, degradation: str = "bicubic", noise_snr=None, seed=None):

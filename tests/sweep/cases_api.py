@@ -1094,6 +1094,24 @@ def data_cases():
     bad(f"{O}-degradation", O, D(O, hr, 2, "nearest"))
     good(f"{O}-crop", O, D(O, np.zeros((13, 13)), 2), lambda r: r[0].shape == (6, 6)
          and r[1].shape == (12, 12))
+    O = "split_volume"
+    vol = RNG.random((4, 4, 60)).astype(np.float32)
+    for tag, v in NOT_SIZES[:5]:
+        if tag != "zero":                 # guard 0 is allowed
+            bad(f"{O}-guard-{tag}", O, D(O, vol, guard=v))
+        bad(f"{O}-n_slabs-{tag}", O, D(O, vol, n_slabs=v))
+    for tag, v in NOT_FLOATS + [("zero", 0.0), ("one", 1.0), ("neg", -0.2)]:
+        bad(f"{O}-fraction-{tag}", O, D(O, vol, test_fraction=v))
+    for tag, v in BAD_SEEDS:
+        bad(f"{O}-seed-{tag}", O, D(O, vol, seed=v))
+    for tag, v in [("3", 3), ("neg", -1), ("bool", True), ("str", "z")]:
+        bad(f"{O}-axis-{tag}", O, D(O, vol, axis=v))
+    bad(f"{O}-rank2", O, D(O, vol[0]))
+    bad(f"{O}-nan", O, D(O, np.where(vol > 0.5, np.nan, vol)))
+    bad(f"{O}-too-thin", O, D(O, vol[:, :, :8]))
+    good(f"{O}-guarded", O, D(O, vol, guard=3),
+         lambda r: np.min(np.abs(r["train_z"][:, None] - r["test_z"][None, :])) > 3
+         and len(r["train_z"]) + len(r["test_z"]) <= 60)
     O = "bicubic_baseline"
     for tag, v in [("zero", 0), ("bool", True), ("str", "2"), ("float", 2.5)]:
         bad(f"{O}-scale-{tag}", O, D(O, v, split={"test": hr}))
