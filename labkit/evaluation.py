@@ -1,9 +1,11 @@
 """Which slices a run trains, validates and is scored on, and the scoring itself.
 
-* :func:`central_z` is the one slice-selection rule for volumes other than the MNI-SR split:
-  the axial positions in the central 60 % of the volume.  :func:`training_data` trains on every
-  other one and validates on some of the rest; :func:`evaluation_slices` spreads the test
-  slices evenly over all of them;
+* :func:`volume_split` is the one slice-selection rule for volumes other than the MNI-SR
+  split: the axial positions in the central 60 % of the volume (:func:`central_z`), split by
+  :func:`labkit.data.split_volume` into test slabs with guard bands.  :func:`training_data`
+  trains on the training slices and validates on guard-band slices (never test slices, as
+  MNI-SR validates on its margins); :func:`evaluation_slices` scores on the test slabs.  No
+  training slice lies within the guard of a test slice;
 * :func:`super_resolve` runs a network on a stack of 2-D low-resolution slices;
 * :func:`make_pairs` degrades HR slices into (LR, HR) pairs;
 * :func:`evaluate_network` scores a network against the bicubic baseline (PSNR and SSIM with
@@ -21,7 +23,7 @@ from labkit._validate import check_int
 from labkit.network import Network
 
 __all__ = ["MNI_VAL_Z", "central_z", "evaluate_network", "evaluation_slices", "make_pairs",
-           "network_scale", "super_resolve", "training_data"]
+           "network_scale", "super_resolve", "training_data", "volume_split"]
 
 
 def central_z(nz: int) -> np.ndarray:
@@ -46,14 +48,50 @@ def _volume(data: str, owner: str) -> np.ndarray:
 #: never touches the test set.
 MNI_VAL_Z = (58, 71, 98, 111, 57, 72, 97, 112)
 
+#: Guard band (slices) between the test slabs and the training slices of other volumes.
+GUARD = 3
+
+
+def volume_split(data: str, owner: str = "volume_split") -> dict:
+    """Axial train / validation / test positions of a volume other than MNI-SR.
+
+    The central 60 % of the axial positions (:func:`central_z`) are split by
+    :func:`labkit.data.split_volume` (20 % test, two slabs, :data:`GUARD` slices of guard band,
+    seed 0).  A volume too thin for that gets one slab, then narrower guards (at least 1).
+    Validation uses guard-band slices: they are neither trained on nor tested.
+
+    Returns
+    -------
+    dict
+        ``"volume"`` (X, Y, Z) and int64 axial indices into it: ``"train_z"``, ``"val_z"``,
+        ``"test_z"``.
+    """
+    from labkit.data import split_volume
+
+    vol = _volume(data, owner)
+    zs = central_z(vol.shape[2])
+    index = np.arange(len(zs), dtype=np.float32)[None, None, :]    # split positions only
+    for n_slabs, guard in [(2, GUARD), (1, GUARD)] + [(1, g) for g in range(GUARD - 1, 0, -1)]:
+        try:
+            split = split_volume(index, axis=2, guard=guard, seed=0, n_slabs=n_slabs)
+            break
+        except ValueError:
+            continue
+    else:
+        raise ValueError(f"{owner}: {data!r} has {vol.shape[2]} axial slices, too few for a "
+                         f"train/test split with a guard band (its central 60 % is {len(zs)} "
+                         f"slices)")
+    train, test = split["train_z"], split["test_z"]
+    val = np.array(sorted(set(range(len(zs))) - set(train) - set(test)), dtype=np.int64)
+    return {"volume": vol, "train_z": zs[train], "val_z": zs[val], "test_z": zs[test]}
+
 
 def training_data(data: str = "mni152", val_slices: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """HR training slices and validation slices ``(N, H, W)`` float32 for ``data``.
 
     ``"mni152"``: the MNI-SR training split and up to 8 held-out, non-test slices
-    (:data:`MNI_VAL_Z`).  ``"phantom"`` or a NIfTI path: axial slices ``[:, :, z]`` of that
-    volume from :func:`central_z`, every other one for training and ``val_slices`` of the rest
-    for validation (for demos and tests).
+    (:data:`MNI_VAL_Z`).  ``"phantom"`` or a NIfTI path: the training slices of
+    :func:`volume_split` and up to ``val_slices`` of its guard-band slices.
     """
     from labkit.data import load_volume, mni_sr_split
 
@@ -64,28 +102,30 @@ def training_data(data: str = "mni152", val_slices: int = 4) -> tuple[np.ndarray
         h, w = split["train"].shape[1:]
         val = np.stack([vol[:h, :w, z] for z in MNI_VAL_Z[:val_slices]]) if val_slices else None
         return np.ascontiguousarray(split["train"], dtype=np.float32), val
-    vol = _volume(data, "training_data")
-    zs = central_z(vol.shape[2])
-    train = np.moveaxis(vol[:, :, zs[::2]], 2, 0)
-    rest = zs[1::2]
-    pick = rest[np.linspace(0, len(rest) - 1, min(val_slices, len(rest))).astype(int)]
-    val = np.moveaxis(vol[:, :, pick], 2, 0) if val_slices else None
+    split = volume_split(data, "training_data")
+    vol, rest = split["volume"], split["val_z"]
+    train = np.moveaxis(vol[:, :, split["train_z"]], 2, 0)
+    val = None
+    if val_slices and len(rest):
+        pick = rest[np.unique(np.linspace(0, len(rest) - 1, min(val_slices, len(rest)))
+                              .round().astype(int))]
+        val = np.moveaxis(vol[:, :, pick], 2, 0)
     return np.ascontiguousarray(train, dtype=np.float32), val
 
 
 def evaluation_slices(data: str = "mni152", n_slices: int = 20) -> np.ndarray:
     """HR slices ``(N, H, W)`` to evaluate on: the MNI-SR test split for ``"mni152"``, otherwise
-    ``n_slices`` axial slices ``[:, :, z]`` evenly spread over :func:`central_z` of the volume
-    (``"phantom"`` or a NIfTI path; fewer when the volume has fewer)."""
+    up to ``n_slices`` of the test slabs of :func:`volume_split` (``"phantom"`` or a NIfTI
+    path), evenly spread; never a training slice or one within its guard band."""
     from labkit.data import mni_sr_split
 
     n_slices = check_int(n_slices, "n_slices", "evaluation_slices", min=1, max=100000)
     if data == "mni152":
         return mni_sr_split()["test"]
-    vol = _volume(data, "evaluation_slices")
-    zs = central_z(vol.shape[2])
+    split = volume_split(data, "evaluation_slices")
+    zs = split["test_z"]
     pick = zs[np.unique(np.linspace(0, len(zs) - 1, min(n_slices, len(zs))).round().astype(int))]
-    return np.moveaxis(vol[:, :, pick], 2, 0)
+    return np.moveaxis(split["volume"][:, :, pick], 2, 0)
 
 
 def network_scale(net: Network) -> int:

@@ -215,6 +215,39 @@ def test_export_is_a_plain_network_with_config(data, tmp_path):
         assert not any(k.startswith("optimizer:") for k in z.files)
 
 
+def test_phantom_split_has_no_leak():
+    # The leak the issue measured: 10-12 of 20 "test" slices of --data phantom were training
+    # slices and the rest one slice away from one.  Now test slabs sit behind guard bands.
+    from labkit.evaluation import GUARD, evaluation_slices, volume_split
+
+    split = volume_split("phantom")
+    train, val, test = split["train_z"], split["val_z"], split["test_z"]
+    assert len(test) >= 10 and len(train) > 3 * len(test)
+    assert np.min(np.abs(train[:, None] - test[None, :])) > GUARD
+    assert not (set(val) & set(test)) and not (set(val) & set(train))
+    vol = load_volume("phantom").data
+    scored = evaluation_slices("phantom", n_slices=100)
+    trained, _ = training_data("phantom", val_slices=0)
+    for hr in scored:          # no scored slice is (a copy of) a training slice
+        assert not any(np.array_equal(hr, t) for t in trained)
+    np.testing.assert_array_equal(scored, np.moveaxis(vol[:, :, test], 2, 0))
+
+
+def test_thin_volume_still_splits_with_a_guard(tmp_path):
+    import nibabel as nib
+
+    from labkit.evaluation import volume_split
+
+    data = np.random.default_rng(0).random((16, 16, 12)).astype(np.float32)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), str(tmp_path / "thin.nii.gz"))
+    split = volume_split(str(tmp_path / "thin.nii.gz"))
+    assert len(split["test_z"]) >= 1 and len(split["train_z"]) >= 1
+    assert np.min(np.abs(split["train_z"][:, None] - split["test_z"][None, :])) > 1
+    nib.save(nib.Nifti1Image(data[:, :, :3], np.eye(4)), str(tmp_path / "thinner.nii.gz"))
+    with pytest.raises(ValueError, match="too few for a train/test split"):
+        volume_split(str(tmp_path / "thinner.nii.gz"))
+
+
 def test_training_data_mni_and_volume():
     train, val = training_data("phantom", val_slices=3)
     assert train.ndim == 3 and val.shape[0] == 3 and train.dtype == np.float32
