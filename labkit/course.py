@@ -42,12 +42,15 @@ def fast_mode(environ=None) -> bool:
     return environ.get(FAST_ENV, "0").strip() == "1"
 
 
-def setup(seed: int = 0, dpi: int = 80, figure_format: str = "png", quiet: bool = False) -> Course:
+def setup(seed: int = 0, dpi: int | None = None, figure_format: str = "png",
+          quiet: bool = False) -> Course:
     """Configure a chapter notebook and return what its cells need.
 
-    - figures: ``figure.dpi`` set to ``dpi`` (80 keeps the stored notebooks small and the figures
-      legible) and, inside IPython, inline figures rendered as ``figure_format`` (PNG, so stored
-      outputs look the same in JupyterLab and on GitHub);
+    - figures: ``figure.dpi`` set to ``dpi`` (default :data:`labkit.viz.style.DPI`, the dpi every
+      labkit figure is drawn at, so pyplot figures and labkit's read at the same size), the base
+      font size to :data:`labkit.viz.style.LABEL_SIZE`, and, inside IPython, inline figures
+      rendered as ``figure_format`` (PNG, so stored outputs look the same in JupyterLab and on
+      GitHub);
     - randomness: Python's and numpy's global generators are seeded with ``seed``, so a cell that
       draws without an explicit generator still repeats; ``Course.rng`` is a fresh
       ``np.random.default_rng(seed)`` for cells that want their own;
@@ -58,7 +61,11 @@ def setup(seed: int = 0, dpi: int = 80, figure_format: str = "png", quiet: bool 
     """
     import matplotlib
 
+    from labkit.viz import style
+
+    dpi = style.DPI if dpi is None else dpi
     matplotlib.rcParams["figure.dpi"] = dpi
+    matplotlib.rcParams["font.size"] = style.LABEL_SIZE
     _inline_format(figure_format)
     random.seed(seed)
     np.random.seed(seed)

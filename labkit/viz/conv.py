@@ -51,7 +51,7 @@ def _kernel_inset(ax, k: np.ndarray, name: str):
     inset.set_yticks([])
     inset.set_label(f"kernel:{name}")
     if k.size <= 9:
-        style.annotate_values(inset, k, "{:.2g}", fontsize=6, image=im)
+        style.annotate_values(inset, k, "{:.2g}", fontsize=style.SMALL_SIZE, image=im)
     return inset
 
 

@@ -94,7 +94,7 @@ def landscape_figure(W1, W2, Z, paths=None, losses=None, log_levels: bool = True
                          alpha=0.9)
         ax3.set_xlabel(labels[0], fontsize=style.ANNOTATION_SIZE)
         ax3.set_ylabel(labels[1], fontsize=style.ANNOTATION_SIZE)
-        ax3.tick_params(labelsize=6)
+        ax3.tick_params(labelsize=style.SMALL_SIZE)
         ax3.set_title("surface", fontsize=style.TITLE_SIZE)
         ax3.set_label("surface")
         col += 1
@@ -201,7 +201,7 @@ def perceptron_figure(X, y, weights, biases, steps=None, errors=None, max_lines:
     ax.set_xlabel("x₁", fontsize=style.LABEL_SIZE)
     ax.set_ylabel("x₂", fontsize=style.LABEL_SIZE)
     ax.set_title("decision boundary w·x + b = 0 over time", fontsize=style.TITLE_SIZE)
-    ax.legend(fontsize=6, loc="best", ncol=2)
+    ax.legend(fontsize=style.SMALL_SIZE, loc="best", ncol=2)
     ax.set_label("data")
     if errors is not None:
         e = np.asarray(errors, dtype=np.float64).reshape(-1)

@@ -89,7 +89,7 @@ def winograd_transform_figure(d, g, variant: str = "f2x3"):
         a = t[key]
         im = style.show_image(axes[r, c], a, f"{title} ({a.shape[0]}×{a.shape[1]})",
                               signed=True, label=key, colorbar=False)
-        style.annotate_values(axes[r, c], a, "{:.3g}", fontsize=6 if a.shape[0] > 4 else 7,
+        style.annotate_values(axes[r, c], a, "{:.3g}", fontsize=style.SMALL_SIZE if a.shape[0] > 4 else style.ANNOTATION_SIZE,
                               image=im)
     ax = axes[1, 2]
     ax.set_axis_off()
