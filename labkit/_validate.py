@@ -152,6 +152,18 @@ def as_pair(value, name: str, owner: str, min: int | None = None) -> tuple[int, 
     return pair
 
 
+def check_range(value, name: str, owner: str, min: float | None = None,
+                min_open: bool = False) -> tuple[float, float]:
+    """A pair of finite numbers ``(lo, hi)`` with ``lo <= hi`` (each checked as
+    :func:`check_float` with ``min``), returned as a tuple of floats."""
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ValueError(f"{owner}: {name} must be a pair (lo, hi) of numbers, got {value!r}")
+    lo, hi = (check_float(v, name, owner, min=min, min_open=min_open) for v in value)
+    if lo > hi:
+        raise ValueError(f"{owner}: {name} must be (lo, hi) with lo <= hi, got {value!r}")
+    return (lo, hi)
+
+
 def check_array(x, owner: str, ndim: int | None = None, channels: int | None = None,
                 finite: bool = False, name: str = "input", min_ndim: int | None = None,
                 max_ndim: int | None = None, nonempty: bool = False,

@@ -52,8 +52,12 @@ _TRAIN_OPTIONS = [
     ("--res-scale", float, "residual scaling inside the blocks"),
     ("--init", str, "weight initialisation: torch (PyTorch's default) or he"),
     ("--scale", int, "2, 3 or 4"),
-    ("--degradation", str, "bicubic, kspace or gaussian"),
-    ("--data", str, "mni152 (the MNI-SR split), phantom or a NIfTI path"),
+    ("--degradation", str, "bicubic, kspace, gaussian, or mix (one of them per patch, with "
+                           "noise and a random intensity scale)"),
+    ("--noise-fraction", float, "share of patches that get noise when --noise-snr is given"),
+    ("--data", str, "mni152 (the MNI-SR split), phantom, a NIfTI file, or a folder of them "
+                    "(split by file)"),
+    ("--normalize", str, "max or percentile (robust: 99.5th foreground percentile -> 1)"),
     ("--steps", int, "total optimisation steps (on --resume: extends or shortens the run)"),
     ("--batch", int, "patches per step"),
     ("--patch", int, "HR patch side, divisible by the scale"),
@@ -84,6 +88,12 @@ def _add_train(sub):
     for flag, kind, text in _TRAIN_OPTIONS:
         key = flag[2:].replace("-", "_")
         p.add_argument(flag, type=kind, default=None, help=f"{text} (default {d[key]})")
+    p.add_argument("--noise-snr", type=float, nargs=2, metavar=("LO", "HI"), default=None,
+                   help="Rician noise on a share of the patches, SNR log-uniform in [LO, HI] "
+                        "(default: 10 60 with --degradation mix, else none)")
+    p.add_argument("--intensity-scale", type=float, nargs=2, metavar=("LO", "HI"), default=None,
+                   help="multiply each patch pair by a factor log-uniform in [LO, HI] "
+                        "(default: 0.5 2 with --degradation mix, else 1 1)")
     p.add_argument("--no-augment", dest="augment", action="store_false", default=None,
                    help="no random flips/transposes of the patches")
     p.add_argument("--until", type=int, default=None,
@@ -102,9 +112,16 @@ def _add_evaluate(sub):
     p = sub.add_parser("evaluate", help="PSNR/SSIM of a checkpoint and of bicubic upsampling")
     p.add_argument("checkpoint", help="a labkit network file (.npz)")
     p.add_argument("--data", default="mni152",
-                   help="mni152 (MNI-SR test slices, default), phantom or a NIfTI path")
+                   help="mni152 (MNI-SR test slices, default), phantom, a NIfTI file or a "
+                        "folder of them (scored on its held-out test files)")
     p.add_argument("--degradation", default=None,
                    help="bicubic, kspace or gaussian (default: the one the model was trained on)")
+    p.add_argument("--noise-snr", type=float, default=None,
+                   help="add Rician noise of this SNR to the low-resolution input")
+    p.add_argument("--mask", default="auto",
+                   help="brain (score inside the foreground), none (every pixel) or auto "
+                        "(default: none on mni152, brain elsewhere)")
+    p.add_argument("--normalize", default="max", help="max or percentile (not for mni152)")
     p.add_argument("--slices", type=int, default=20, help="slices for phantom/PATH (20)")
     p.add_argument("--per-slice", action="store_true", help="print per-slice values")
     p.add_argument("--json", action="store_true", help="print one JSON object last")
@@ -259,11 +276,19 @@ def _train_locked(args, out, ck, given, progress, Trainer, make_config, atomic_w
     lines = [(f"trained {trainer.net.name} ({trainer.net.n_params:,} parameters) for "
               f"{trainer.step} steps in {trainer.wall_time / 60:.1f} min; checkpoint {ck}")]
     if not args.no_eval:
-        test = evaluation_slices(cfg["data"])
-        result = evaluate_network(trainer.net, test, cfg["scale"], cfg["degradation"])
-        metrics["test"] = result
-        lines += [(f"test ({cfg['data']}, {result['n_slices']} slices, x{cfg['scale']} "
-                   f"{cfg['degradation']}):"), *_table(result)]
+        from labkit.data import DEGRADATIONS
+
+        test = evaluation_slices(cfg["data"], normalize=cfg["normalize"])
+        mask = None if cfg["data"] == "mni152" else "brain"
+        methods = DEGRADATIONS if cfg["degradation"] == "mix" else (cfg["degradation"],)
+        results = {m: evaluate_network(trainer.net, test, cfg["scale"], m, mask=mask)
+                   for m in methods}
+        # One result for a specialist; one per degradation for a "mix" model.
+        metrics["test"] = results if cfg["degradation"] == "mix" else results[methods[0]]
+        where = "inside the brain mask" if mask else "every pixel"
+        for m, result in results.items():
+            lines += [(f"test ({cfg['data']}, {result['n_slices']} slices, x{cfg['scale']} "
+                       f"{m}, {where}):"), *_table(result)]
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=1))
     payload = {"command": "train", "out": str(out), **{k: v for k, v in metrics.items()
                                                        if k != "val_history"}}
@@ -275,9 +300,13 @@ def cmd_evaluate(args) -> int:
     from labkit.sr import evaluate_checkpoint
 
     result = evaluate_checkpoint(args.checkpoint, data=args.data, degradation=args.degradation,
-                                 n_slices=args.slices)
+                                 n_slices=args.slices, mask=args.mask, noise_snr=args.noise_snr,
+                                 normalize=args.normalize)
+    noise = "" if result["noise_snr"] is None else f" + Rician SNR {result['noise_snr']:g}"
+    where = "inside the brain mask" if result["mask"] == "brain" else "every pixel"
     lines = [(f"{result['network']} ({result['n_params']:,} parameters) on {args.data}: "
-              f"{result['n_slices']} slices, x{result['scale']} {result['degradation']}")]
+              f"{result['n_slices']} slices, x{result['scale']} {result['degradation']}{noise}, "
+              f"{where}")]
     lines += _table(result)
     if args.per_slice:
         for i, (pm, pb) in enumerate(zip(result["model"]["psnr_per_slice"],

@@ -15,15 +15,28 @@ most :data:`labkit.network.MAX_PARAMS` parameters and one activation of at most
 
 from __future__ import annotations
 
-from labkit._validate import check_alloc, check_bool, check_choice, check_float, check_int
-from labkit.data.degrade import DEGRADATIONS
+from labkit._validate import (
+    check_alloc,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_range,
+)
+from labkit.data.collection import NORMALIZATIONS
+from labkit.data.sampler import SAMPLER_DEGRADATIONS
 from labkit.losses import LOSSES
 from labkit.models import INITS, SR_MODELS
 from labkit.network import MAX_PARAMS
 from labkit.ops.conv import ALGORITHMS
 
-__all__ = ["DEFAULT_CONFIG", "MAX_STEPS", "SCHEDULES", "check_schedule", "check_setting",
-           "make_config"]
+__all__ = ["DEFAULT_CONFIG", "MAX_STEPS", "MIX_DEFAULTS", "NORMALIZATIONS", "SCHEDULES",
+           "check_schedule", "check_setting", "make_config"]
+
+#: What ``degradation="mix"`` uses for the settings left at ``"auto"``: Rician noise on half of
+#: the patches at an SNR log-uniform in 10..60 (clinical T1 scans sit around 20-40), and an
+#: intensity factor log-uniform in 1/2..2.
+MIX_DEFAULTS = {"noise_snr": [10.0, 60.0], "intensity_scale": [0.5, 2.0]}
 
 SCHEDULES = ("cosine", "step", "constant")
 
@@ -39,8 +52,12 @@ DEFAULT_CONFIG = {
     "res_scale": 1.0,         # residual scaling inside the blocks
     "init": "torch",          # weight initialisation: torch (PyTorch's default) | he
     "scale": 2,               # 2, 3 or 4
-    "degradation": "bicubic",  # bicubic | kspace | gaussian (labkit.data.degrade)
-    "data": "mni152",         # mni152 (the MNI-SR split) | phantom | path to a NIfTI file
+    "degradation": "bicubic",  # bicubic | kspace | gaussian (labkit.data.degrade) | mix
+    "noise_snr": "auto",      # [lo, hi]: Rician noise SNR range | None; auto: mix -> 10..60
+    "noise_fraction": 0.5,    # share of patches that get noise when noise_snr is a range
+    "intensity_scale": "auto",  # [lo, hi] random intensity factor; auto: mix -> 0.5..2, else 1
+    "data": "mni152",         # mni152 (MNI-SR) | phantom | a NIfTI file | a folder of them
+    "normalize": "max",       # max | percentile (labkit.data.normalize_volume), not mni152
     "steps": 1000,            # total optimisation steps
     "batch": 16,              # patches per step
     "patch": 96,              # HR patch side (LR side = patch / scale)
@@ -90,16 +107,21 @@ def check_setting(key: str, value, owner: str = "make_config"):
         return check_float(value, key, owner, min=0.0)
     if key == "gamma":
         return check_float(value, key, owner, min=0.0, max=1.0, min_open=True)
-    if key == "min_foreground":
+    if key in ("min_foreground", "noise_fraction"):
         return check_float(value, key, owner, min=0.0, max=1.0)
+    if key in ("noise_snr", "intensity_scale"):
+        if value == "auto" or (key == "noise_snr" and value is None):
+            return value
+        return list(check_range(value, key, owner, min=0.0, min_open=True))
     if key == "augment":
         return check_bool(value, key, owner)
     if key == "data":
         if not isinstance(value, str) or not value:
-            raise ValueError(f"{owner}: data must be 'mni152', 'phantom' or a NIfTI path, got "
-                             f"{value!r}")
+            raise ValueError(f"{owner}: data must be 'mni152', 'phantom', a NIfTI file or a "
+                             f"folder of NIfTI files, got {value!r}")
         return value
-    choices = {"model": sorted(SR_MODELS), "init": INITS, "degradation": DEGRADATIONS,
+    choices = {"model": sorted(SR_MODELS), "init": INITS, "degradation": SAMPLER_DEGRADATIONS,
+               "normalize": NORMALIZATIONS,
                "schedule": SCHEDULES, "loss": sorted(LOSSES),
                "algorithm": tuple(ALGORITHMS) + ("auto",)}[key]
     return check_choice(value, key, owner, choices)
@@ -140,6 +162,13 @@ def make_config(**overrides) -> dict:
                          f"{sorted(DEFAULT_CONFIG)}")
     cfg = {**DEFAULT_CONFIG, **overrides}
     cfg = {key: check_setting(key, value, owner) for key, value in cfg.items()}
+    if cfg["data"] == "mni152" and cfg["normalize"] != "max":
+        raise ValueError(f"{owner}: normalize={cfg['normalize']!r} does not apply to mni152 "
+                         f"(the MNI-SR benchmark is defined on the template's uint8 / 255)")
+    for key in MIX_DEFAULTS:                   # "auto" resolved, so a stored config is explicit
+        if cfg[key] == "auto":
+            cfg[key] = (list(MIX_DEFAULTS[key]) if cfg["degradation"] == "mix"
+                        else None if key == "noise_snr" else [1.0, 1.0])
     if cfg["patch"] % cfg["scale"]:
         raise ValueError(f"{owner}: patch {cfg['patch']} is not divisible by scale "
                          f"{cfg['scale']}")

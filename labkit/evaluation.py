@@ -22,7 +22,7 @@ import numpy as np
 from labkit._validate import check_int
 from labkit.network import Network
 
-__all__ = ["MNI_VAL_Z", "central_z", "evaluate_network", "evaluation_slices", "make_pairs",
+__all__ = ["MASKS", "MNI_VAL_Z", "central_z", "evaluate_network", "evaluation_slices", "make_pairs",
            "network_scale", "super_resolve", "training_data", "volume_split"]
 
 
@@ -33,14 +33,54 @@ def central_z(nz: int) -> np.ndarray:
     return np.arange(lo, min(max(int(0.8 * nz), lo + 2), nz))
 
 
-def _volume(data: str, owner: str) -> np.ndarray:
-    from labkit.data import load_volume
+def _volume(data, owner: str, normalize: str = "max") -> np.ndarray:
+    """A volume other than MNI-SR with its slice axis last: the axis across the plane of finest
+    resolution (:func:`labkit.data.slice_axis`), so ``vol[:, :, z]`` is a finest-plane slice."""
+    from labkit.data import load_volume, normalize_volume, slice_axis
 
-    vol = load_volume(data).data
+    volume = load_volume(data)
+    vol = np.moveaxis(volume.data, slice_axis(volume.voxel_size), 2)
+    if normalize != "max":
+        vol = normalize_volume(vol, normalize)
     if vol.ndim != 3 or vol.shape[2] < 2:
-        raise ValueError(f"{owner}: {data!r} is not a 3-D volume with at least 2 axial slices "
+        raise ValueError(f"{owner}: {data!r} is not a 3-D volume with at least 2 slices "
                          f"(shape {vol.shape})")
-    return vol
+    return np.ascontiguousarray(vol)
+
+
+def _folder(data) -> list | None:
+    """The NIfTI files of ``data`` if it is a folder of at least two (split by file), else
+    ``None`` (one volume, split into slabs)."""
+    from pathlib import Path
+
+    from labkit.data import nifti_files
+
+    if not isinstance(data, str) or data in ("mni152", "phantom") or not Path(data).is_dir():
+        return None
+    files = nifti_files(data)
+    return files if len(files) >= 2 else None
+
+
+def _single(data):
+    """A folder holding exactly one NIfTI file stands for that file."""
+    from pathlib import Path
+
+    from labkit.data import nifti_files
+
+    if isinstance(data, str) and data not in ("mni152", "phantom") and Path(data).is_dir():
+        return str(nifti_files(data)[0])
+    return data
+
+
+def _central_slices(path, normalize: str, owner: str) -> np.ndarray:
+    """The central 60 % of a file's finest-plane slices, ``(n, H, W)``."""
+    vol = _volume(str(path), owner, normalize)
+    return np.moveaxis(vol[:, :, central_z(vol.shape[2])], 2, 0)
+
+
+def _spread(n_total: int, n: int) -> np.ndarray:
+    """Up to ``n`` indices spread evenly over ``range(n_total)``."""
+    return np.unique(np.linspace(0, n_total - 1, min(n, n_total)).round().astype(int))
 
 
 #: Validation slices of the MNI-SR setting: z values that the split keeps out of training
@@ -52,10 +92,11 @@ MNI_VAL_Z = (58, 71, 98, 111, 57, 72, 97, 112)
 GUARD = 3
 
 
-def volume_split(data: str, owner: str = "volume_split") -> dict:
-    """Axial train / validation / test positions of a volume other than MNI-SR.
+def volume_split(data: str, owner: str = "volume_split", normalize: str = "max") -> dict:
+    """Train / validation / test slice positions of one volume other than MNI-SR.
 
-    The central 60 % of the axial positions (:func:`central_z`) are split by
+    Slices are cut in the plane of finest resolution (``"volume"`` is returned with that
+    slice axis last).  The central 60 % of the slice positions (:func:`central_z`) are split by
     :func:`labkit.data.split_volume` (20 % test, two slabs, :data:`GUARD` slices of guard band,
     seed 0).  A volume too thin for that gets one slab, then narrower guards (at least 1).
     Validation uses guard-band slices: they are neither trained on nor tested.
@@ -63,12 +104,12 @@ def volume_split(data: str, owner: str = "volume_split") -> dict:
     Returns
     -------
     dict
-        ``"volume"`` (X, Y, Z) and int64 axial indices into it: ``"train_z"``, ``"val_z"``,
-        ``"test_z"``.
+        ``"volume"`` (X, Y, Z), slice axis last, and int64 slice indices into it:
+        ``"train_z"``, ``"val_z"``, ``"test_z"``.
     """
     from labkit.data import split_volume
 
-    vol = _volume(data, owner)
+    vol = _volume(_single(data), owner, normalize)
     zs = central_z(vol.shape[2])
     index = np.arange(len(zs), dtype=np.float32)[None, None, :]    # split positions only
     for n_slabs, guard in [(2, GUARD), (1, GUARD)] + [(1, g) for g in range(GUARD - 1, 0, -1)]:
@@ -86,46 +127,67 @@ def volume_split(data: str, owner: str = "volume_split") -> dict:
     return {"volume": vol, "train_z": zs[train], "val_z": zs[val], "test_z": zs[test]}
 
 
-def training_data(data: str = "mni152", val_slices: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def training_data(data: str = "mni152", val_slices: int = 4,
+                  normalize: str = "max") -> tuple[np.ndarray, np.ndarray]:
     """HR training slices and validation slices ``(N, H, W)`` float32 for ``data``.
 
     ``"mni152"``: the MNI-SR training split and up to 8 held-out, non-test slices
     (:data:`MNI_VAL_Z`).  ``"phantom"`` or a NIfTI path: the training slices of
-    :func:`volume_split` and up to ``val_slices`` of its guard-band slices.
+    :func:`volume_split` and up to ``val_slices`` of its guard-band slices.  A folder of NIfTI
+    files: split by file (:func:`labkit.data.split_files`); the central finest-plane slices of
+    the training files, and up to ``val_slices`` of the validation file's (none when the folder
+    has only two files); slices of different sizes are zero-padded to a common one.
+    ``normalize`` (``"max"`` or ``"percentile"``, :func:`labkit.data.normalize_volume`) applies
+    to every volume but MNI-SR, whose benchmark is defined on ``uint8 / 255``.
     """
-    from labkit.data import load_volume, mni_sr_split
+    from labkit.data import load_volume, mni_sr_split, pad_stack, split_files
 
     val_slices = check_int(val_slices, "val_slices", "training_data", min=0)
+    files = _folder(data)
+    if files is not None:
+        parts = split_files(files)
+        train = pad_stack([_central_slices(f, normalize, "training_data")
+                           for f in parts["train"]])
+        val = None
+        if val_slices and parts["val"]:
+            v = _central_slices(parts["val"][0], normalize, "training_data")
+            val = v[_spread(len(v), val_slices)]
+        return train, val
     if data == "mni152":
         split = mni_sr_split()
         vol = load_volume("mni152").data
         h, w = split["train"].shape[1:]
         val = np.stack([vol[:h, :w, z] for z in MNI_VAL_Z[:val_slices]]) if val_slices else None
         return np.ascontiguousarray(split["train"], dtype=np.float32), val
-    split = volume_split(data, "training_data")
+    split = volume_split(data, "training_data", normalize)
     vol, rest = split["volume"], split["val_z"]
     train = np.moveaxis(vol[:, :, split["train_z"]], 2, 0)
     val = None
     if val_slices and len(rest):
-        pick = rest[np.unique(np.linspace(0, len(rest) - 1, min(val_slices, len(rest)))
-                              .round().astype(int))]
-        val = np.moveaxis(vol[:, :, pick], 2, 0)
+        val = np.moveaxis(vol[:, :, rest[_spread(len(rest), val_slices)]], 2, 0)
     return np.ascontiguousarray(train, dtype=np.float32), val
 
 
-def evaluation_slices(data: str = "mni152", n_slices: int = 20) -> np.ndarray:
-    """HR slices ``(N, H, W)`` to evaluate on: the MNI-SR test split for ``"mni152"``, otherwise
-    up to ``n_slices`` of the test slabs of :func:`volume_split` (``"phantom"`` or a NIfTI
-    path), evenly spread; never a training slice or one within its guard band."""
-    from labkit.data import mni_sr_split
+def evaluation_slices(data: str = "mni152", n_slices: int = 20,
+                      normalize: str = "max") -> np.ndarray:
+    """HR slices ``(N, H, W)`` to evaluate on: the MNI-SR test split for ``"mni152"``; for
+    ``"phantom"`` or a NIfTI path up to ``n_slices`` of the test slabs of :func:`volume_split`,
+    evenly spread, never a training slice or one within its guard band; for a folder, up to
+    ``n_slices`` of the central slices of its test files (:func:`labkit.data.split_files`),
+    never a slice of a training file."""
+    from labkit.data import mni_sr_split, pad_stack, split_files
 
     n_slices = check_int(n_slices, "n_slices", "evaluation_slices", min=1, max=100000)
     if data == "mni152":
         return mni_sr_split()["test"]
-    split = volume_split(data, "evaluation_slices")
+    files = _folder(data)
+    if files is not None:
+        test = pad_stack([_central_slices(f, normalize, "evaluation_slices")
+                          for f in split_files(files)["test"]])
+        return test[_spread(len(test), n_slices)]
+    split = volume_split(data, "evaluation_slices", normalize)
     zs = split["test_z"]
-    pick = zs[np.unique(np.linspace(0, len(zs) - 1, min(n_slices, len(zs))).round().astype(int))]
-    return np.moveaxis(split["volume"][:, :, pick], 2, 0)
+    return np.moveaxis(split["volume"][:, :, zs[_spread(len(zs), n_slices)]], 2, 0)
 
 
 def network_scale(net: Network) -> int:
@@ -191,36 +253,52 @@ def _check_scale(scale, owner):
         raise ValueError(f"{owner}: scale must be 2, 3 or 4, got {scale!r}")
 
 
+#: Where :func:`evaluate_network` scores: every pixel (``None``) or the foreground ``"brain"``.
+MASKS = (None, "brain")
+
+
 def evaluate_network(net: Network, hr_slices, scale: int | None = None,
-                     degradation: str = "bicubic", batch_size: int = 4) -> dict:
+                     degradation: str = "bicubic", batch_size: int = 4, mask: str | None = None,
+                     noise_snr: float | None = None, seed: int = 0) -> dict:
     """PSNR / SSIM of ``net`` and of bicubic upsampling on degraded ``hr_slices``.
 
-    Each HR slice is cropped to a multiple of ``scale``, degraded, super-resolved by the
-    network (output clipped to [0, 1]) and by bicubic interpolation
-    (:func:`labkit.ops.resize.imresize`, not clipped, as :func:`labkit.data.bicubic_baseline`),
-    and both are compared with the HR slice: ``psnr`` / ``ssim`` with ``crop = scale`` and
-    ``data_range = 1``.
+    Each HR slice is cropped to a multiple of ``scale``, degraded (then, with ``noise_snr``,
+    given Rician noise of that SNR, seeded by ``seed``), super-resolved by the network (output
+    clipped to [0, 1]) and by bicubic interpolation (:func:`labkit.ops.resize.imresize`, not
+    clipped, as :func:`labkit.data.bicubic_baseline`), and both are compared with the HR slice:
+    ``psnr`` / ``ssim`` with ``crop = scale`` and ``data_range = 1``, over every pixel
+    (``mask=None``, the MNI-SR benchmark's rule) or only inside ``mask="brain"``
+    (:func:`labkit.metrics.brain_mask` of the HR slice: above 10 % of its maximum).
 
     Returns
     -------
     dict with ``"model"`` and ``"bicubic"`` entries ``{"psnr", "ssim", "psnr_per_slice",
-    "ssim_per_slice"}`` plus ``"scale"``, ``"degradation"`` and ``"n_slices"``.
+    "ssim_per_slice"}`` plus ``"scale"``, ``"degradation"``, ``"noise_snr"``, ``"mask"`` and
+    ``"n_slices"``.
     """
-    from labkit.metrics import psnr, ssim
+    from labkit._validate import check_choice, check_float
+    from labkit.data import add_rician_noise
+    from labkit.metrics import brain_mask, psnr, ssim
     from labkit.ops.resize import imresize
 
+    owner = "evaluate_network"
     scale = network_scale(net) if scale is None else scale
-    _check_scale(scale, "evaluate_network")
+    _check_scale(scale, owner)
+    check_choice(mask, "mask", owner, MASKS)
+    if noise_snr is not None:
+        noise_snr = check_float(noise_snr, "noise_snr", owner, min=0.0, min_open=True)
     lr, hr = make_pairs(hr_slices, scale, degradation)
+    if noise_snr is not None:
+        lr = add_rician_noise(lr, noise_snr, seed=seed)
+    region = brain_mask(hr) if mask == "brain" else None
     outputs = {"model": super_resolve(net, lr, batch_size=batch_size),
                "bicubic": imresize(lr, output_shape=hr.shape[-2:], method="bicubic")}
-    result = {"scale": int(scale), "degradation": degradation, "n_slices": len(hr)}
+    result = {"scale": int(scale), "degradation": degradation, "noise_snr": noise_snr,
+              "mask": mask, "n_slices": len(hr)}
     for name, sr in outputs.items():
-        p = np.atleast_1d(psnr(sr, hr, data_range=1.0, crop=scale, reduce=False))
-        s = np.atleast_1d(ssim(sr, hr, data_range=1.0, crop=scale, reduce=False))
+        p = np.atleast_1d(psnr(sr, hr, data_range=1.0, crop=scale, mask=region, reduce=False))
+        s = np.atleast_1d(ssim(sr, hr, data_range=1.0, crop=scale, mask=region, reduce=False))
         result[name] = {"psnr": float(np.mean(p)), "ssim": float(np.mean(s)),
                         "psnr_per_slice": [float(v) for v in p],
                         "ssim_per_slice": [float(v) for v in s]}
     return result
-
-

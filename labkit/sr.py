@@ -53,15 +53,43 @@ def load_sr_network(path) -> tuple[Network, dict]:
     return net, dict(info["config"] or {})
 
 
+def check_normalize(normalize, data, owner: str) -> str:
+    """``normalize`` is one of :data:`labkit.data.collection.NORMALIZATIONS`, and only
+    ``"max"`` for MNI-SR (its benchmark is defined on ``uint8 / 255``)."""
+    from labkit._validate import check_choice
+    from labkit.data.collection import NORMALIZATIONS
+
+    check_choice(normalize, "normalize", owner, NORMALIZATIONS)
+    if data == "mni152" and normalize != "max":
+        raise ValueError(f"{owner}: normalize={normalize!r} does not apply to mni152 (the "
+                         f"MNI-SR benchmark is defined on the template's uint8 / 255)")
+    return normalize
+
+
 def evaluate_checkpoint(path, data: str = "mni152", degradation: str | None = None,
-                        n_slices: int = 20) -> dict:
+                        n_slices: int = 20, mask: str = "auto", noise_snr: float | None = None,
+                        normalize: str = "max") -> dict:
     """:func:`evaluate_network` for a checkpoint file on ``data`` (see
-    :func:`evaluation_slices`).  The degradation defaults to the one the network was trained
-    with (``"bicubic"`` when the file does not say)."""
+    :func:`evaluation_slices`).
+
+    The degradation defaults to the one the network was trained with (``"bicubic"`` when the
+    file does not say, or when it was trained on ``"mix"``).  ``mask="auto"`` scores every pixel
+    on MNI-SR (the benchmark's rule) and inside the brain (``"brain"``) on other data, where
+    the background is not zero and would dominate the score.
+    """
+    from labkit._validate import check_choice
+
+    owner = "evaluate_checkpoint"
+    check_choice(mask, "mask", owner, ("auto", "brain", "none"))
+    check_normalize(normalize, data, owner)
     net, config = load_sr_network(path)
     scale = network_scale(net)
-    degradation = degradation or config.get("degradation", "bicubic")
-    result = evaluate_network(net, evaluation_slices(data, n_slices), scale, degradation)
+    trained = config.get("degradation", "bicubic")
+    degradation = degradation or (trained if trained != "mix" else "bicubic")
+    region = {"auto": None if data == "mni152" else "brain", "brain": "brain",
+              "none": None}[mask]
+    result = evaluate_network(net, evaluation_slices(data, n_slices, normalize), scale,
+                              degradation, mask=region, noise_snr=noise_snr)
     result.update(checkpoint=str(path), data=str(data), network=net.name,
                   n_params=int(net.n_params), config=config)
     return result

@@ -115,7 +115,19 @@ def build_sampler(config: dict, train_hr: np.ndarray):
 
     return PatchSampler(train_hr, config["scale"], config["patch"], config["batch"],
                         degradation=config["degradation"], augment=config["augment"],
-                        seed=config["seed"], min_foreground=config.get("min_foreground", 0.0))
+                        seed=config["seed"], min_foreground=config["min_foreground"],
+                        noise_snr=config["noise_snr"], noise_fraction=config["noise_fraction"],
+                        intensity_scale=tuple(config["intensity_scale"]))
+
+
+def validation_pairs(val_hr: np.ndarray, config: dict):
+    """``(lr, hr)`` validation pairs: the run's degradation, or for ``"mix"`` every degradation
+    of :data:`labkit.data.DEGRADATIONS` (clean, at intensity scale 1) one after the other."""
+    from labkit.data import DEGRADATIONS
+
+    methods = DEGRADATIONS if config["degradation"] == "mix" else (config["degradation"],)
+    pairs = [make_pairs(val_hr, config["scale"], m) for m in methods]
+    return (np.concatenate([lr for lr, _ in pairs]), np.concatenate([hr for _, hr in pairs]))
 
 
 # ----------------------------------------------------------------------------- the trainer
@@ -228,13 +240,13 @@ class Trainer:
         ``data`` may pass ``(train_hr, val_hr)`` arrays instead of loading ``config["data"]``.
         """
         config = make_config(**config)
-        train_hr, val_hr = data if data is not None else training_data(config["data"],
-                                                                      config["val_slices"])
+        train_hr, val_hr = data if data is not None else training_data(
+            config["data"], config["val_slices"], config["normalize"])
         net = build_network(config)
         sampler = build_sampler(config, train_hr)
         val = None
         if val_hr is not None and len(val_hr):
-            val = make_pairs(val_hr, config["scale"], config["degradation"])
+            val = validation_pairs(val_hr, config)
         return cls(net, sampler, steps=config["steps"], lr=config["lr"], loss=config["loss"],
                    schedule=config["schedule"], lr_min=config["lr_min"],
                    step_size=config["step_size"], gamma=config["gamma"], val=val,

@@ -107,3 +107,97 @@ def test_bad_images_and_state(slices):
     sampler = PatchSampler(slices, 2, 32, 2)
     with pytest.raises(ValueError, match="load_state_dict"):
         sampler.load_state_dict({"nope": 1})
+
+
+# ----------------------------------------------------------------------------- blind degradations
+
+def _which_method(sampler, lr, hr, scale):
+    """For each sample, the degradations whose LR of the HR patch matches it inside the patch
+    (borders differ: the patch was cut from a degraded slice, not degraded itself)."""
+    from labkit.data import DEGRADATIONS
+
+    m = 3
+    found = []
+    for n in range(lr.shape[0]):
+        hits = []
+        for method in DEGRADATIONS:
+            ref = degrade(hr[n, :, :, 0], scale, method=method)
+            if method == "kspace":        # global: compare loosely, inner region only
+                ok = np.abs(ref[m:-m, m:-m] - lr[n, m:-m, m:-m, 0]).mean() < 0.02
+            else:
+                ok = np.allclose(ref[m:-m, m:-m], lr[n, m:-m, m:-m, 0], atol=2e-3)
+            hits.append(ok)
+        found.append(hits)
+    return np.array(found)
+
+
+def test_mix_draws_every_degradation(slices):
+    sampler = PatchSampler(slices, 2, 32, 48, degradation="mix", augment=False, seed=0)
+    assert sampler.lr.shape == (3,) + (8, 48, 56)
+    lr, hr = sampler.sample()
+    hits = _which_method(sampler, lr, hr, 2)
+    # bicubic and gaussian are told apart exactly; every patch matches some degradation, and
+    # each of the three shows up in a batch of 48.
+    assert hits.any(axis=1).all()
+    method = np.argmax(hits[:, [0, 2]], axis=1)
+    assert hits[:, 0].any() and hits[:, 2].any() and (~hits[:, 0] & ~hits[:, 2]).any()
+    assert method.size == 48
+
+
+def test_noise_on_a_fraction_of_patches_at_the_asked_snr(slices):
+    clean = PatchSampler(slices, 2, 32, 400, augment=False, seed=4, min_foreground=0.5)
+    noisy = PatchSampler(slices, 2, 32, 400, augment=False, seed=4, min_foreground=0.5,
+                         noise_snr=(20.0, 20.0), noise_fraction=0.5)
+    lr0, hr0 = clean.sample()
+    lr1, hr1 = noisy.sample()
+    np.testing.assert_array_equal(hr0, hr1)            # same positions: noise is drawn after
+    diff = (lr1 - lr0).reshape(400, -1)
+    touched = np.abs(diff).max(axis=1) > 0
+    assert 0.4 < touched.mean() < 0.6                  # about half the patches
+    # Rician noise of sigma = mean_fg / 20 on bright pixels is about Gaussian with that sigma.
+    from labkit.data.degrade import foreground_mean
+    sigma = float(np.mean(foreground_mean(noisy.lr))) / 20
+    bright = (lr0.reshape(400, -1) > 0.3) & touched[:, None]
+    measured = np.std(diff[bright])
+    assert 0.8 * sigma < measured < 1.2 * sigma
+
+
+def test_intensity_scale_multiplies_lr_and_hr_alike(slices):
+    plain = PatchSampler(slices, 2, 32, 64, augment=False, seed=2)
+    scaled = PatchSampler(slices, 2, 32, 64, augment=False, seed=2, intensity_scale=(0.5, 2.0))
+    lr0, hr0 = plain.sample()
+    lr1, hr1 = scaled.sample()
+    c_hr = hr1.max(axis=(1, 2, 3)) / hr0.max(axis=(1, 2, 3))
+    c_lr = lr1.max(axis=(1, 2, 3)) / lr0.max(axis=(1, 2, 3))
+    np.testing.assert_allclose(c_hr, c_lr, rtol=1e-5)
+    assert c_hr.min() >= 0.5 - 1e-6 and c_hr.max() <= 2.0 + 1e-6
+    assert c_hr.min() < 0.7 and c_hr.max() > 1.4       # the range is used
+    np.testing.assert_allclose(lr1, lr0 * c_hr[:, None, None, None], rtol=1e-5, atol=1e-7)
+
+
+def test_blind_sampler_is_seeded_and_resumes(slices):
+    kw = dict(degradation="mix", noise_snr=(10, 60), intensity_scale=(0.5, 2), seed=9)
+    a = PatchSampler(slices, 2, 32, 4, **kw)
+    a.sample()
+    state = json.loads(json.dumps(a.state_dict()))
+    nxt = [a.sample() for _ in range(3)]
+    b = PatchSampler(slices, 2, 32, 4, **kw)
+    b.load_state_dict(state)
+    for (la, ha), (lb, hb) in zip(nxt, [b.sample() for _ in range(3)]):
+        np.testing.assert_array_equal(la, lb)
+        np.testing.assert_array_equal(ha, hb)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"noise_snr": (20, 10)}, "noise_snr must be .lo, hi. with lo <= hi"),
+    ({"noise_snr": (0, 10)}, "noise_snr must be > 0"),
+    ({"noise_snr": 20}, "noise_snr must be a pair"),
+    ({"noise_snr": "20"}, "noise_snr must be a pair"),
+    ({"noise_fraction": 2}, "noise_fraction must be <= 1"),
+    ({"noise_fraction": True}, "noise_fraction must be a number"),
+    ({"intensity_scale": (1, float("inf"))}, "intensity_scale must be a finite number"),
+    ({"intensity_scale": (0, 1)}, "intensity_scale must be > 0"),
+])
+def test_bad_blind_arguments(slices, kwargs, match):
+    with pytest.raises(ValueError, match="PatchSampler: " + match):
+        PatchSampler(slices, 2, 32, 2, **kwargs)

@@ -8,6 +8,13 @@
 Provenance and licences of the built-in data: ``data/README.md``.
 """
 
+from labkit.data.collection import (
+    nifti_files,
+    normalize_volume,
+    pad_stack,
+    slice_axis,
+    split_files,
+)
 from labkit.data.degrade import (
     DEGRADATIONS,
     add_rician_noise,
@@ -39,5 +46,6 @@ __all__ = [
     "BUILTIN_VOLUMES", "DEGRADATIONS", "EXCLUDED_Z", "HR_SHAPE", "TEST_Z", "TRAIN_Z",
     "PatchSampler", "Volume", "add_rician_noise", "bicubic_baseline", "brain_phantom",
     "crop_to_multiple", "degrade", "gaussian_sigma", "list_samples", "load_volume",
-    "lr_hr_pairs", "mni152_path", "mni_sr_split", "split_volume",
+    "lr_hr_pairs", "mni152_path", "mni_sr_split", "nifti_files", "normalize_volume",
+    "pad_stack", "slice_axis", "split_files", "split_volume",
 ]

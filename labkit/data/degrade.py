@@ -43,6 +43,8 @@ from labkit.ops.resize import imresize, interpolation_matrix
 __all__ = [
     "DEGRADATIONS",
     "add_rician_noise",
+    "foreground_mean",
+    "rician",
     "crop_to_multiple",
     "degrade",
     "gaussian_sigma",
@@ -134,19 +136,34 @@ def add_rician_noise(img, snr: float, seed=None) -> np.ndarray:
                    check_seed(seed, "seed", "add_rician_noise"), "add_rician_noise")
 
 
-def _rician(x, snr, seed, owner):
-    batch = x.reshape((-1,) + x.shape[-2:])
+def foreground_mean(images) -> np.ndarray:
+    """Mean intensity over the foreground (``brain_mask``: above 10 % of the image's maximum) of
+    each 2-D image of a batch ``(N, H, W)``: the signal level an SNR refers to.  0 for an image
+    without foreground."""
+    batch = np.asarray(images)
+    batch = batch.reshape((-1,) + batch.shape[-2:])
     mask = brain_mask(batch)
     counts = mask.sum(axis=(1, 2))
+    return np.where(mask, batch, 0).sum(axis=(1, 2)) / np.maximum(counts, 1)
+
+
+def rician(x: np.ndarray, sigma, rng: np.random.Generator) -> np.ndarray:
+    """``sqrt((x + n1)^2 + n2^2)`` with ``n1, n2 ~ N(0, sigma^2)``: the magnitude of complex data
+    whose two channels carry Gaussian noise.  ``sigma`` broadcasts against ``x`` (one value per
+    image, e.g. shape ``(N, 1, 1)``).  Draws ``n1`` then ``n2`` from ``rng``."""
+    n1 = rng.standard_normal(x.shape) * sigma
+    n2 = rng.standard_normal(x.shape) * sigma
+    return np.sqrt((x + n1) ** 2 + n2 ** 2)
+
+
+def _rician(x, snr, seed, owner):
+    batch = x.reshape((-1,) + x.shape[-2:])
+    counts = brain_mask(batch).sum(axis=(1, 2))
     if np.any(counts == 0):
         raise ValueError(f"{owner}: image(s) {np.flatnonzero(counts == 0).tolist()} of "
                          f"the batch {x.shape} have no foreground; SNR is undefined")
-    mean_fg = np.where(mask, batch, 0).sum(axis=(1, 2)) / counts
-    sigma = (mean_fg / snr)[:, None, None]
-    rng = np.random.default_rng(seed)
-    n1 = rng.standard_normal(batch.shape) * sigma
-    n2 = rng.standard_normal(batch.shape) * sigma
-    noisy = np.sqrt((batch + n1) ** 2 + n2 ** 2)
+    sigma = (foreground_mean(batch) / snr)[:, None, None]
+    noisy = rician(batch, sigma, np.random.default_rng(seed))
     return noisy.reshape(x.shape).astype(x.dtype, copy=False)
 
 

@@ -8,6 +8,25 @@ starting at ``(s*i, s*j)`` of size ``p``. Flips and transposes of both crops kee
 
 Crops and augmentations are done with one fancy-indexing gather per array, with per-sample index
 grids, so a batch costs a fraction of a millisecond and no Python loop runs over samples or pixels.
+
+Blind degradations
+------------------
+A model trained on one degradation learns that degradation's inverse and little else (the
+bicubic specialists fall below bicubic interpolation on k-space-truncated or noisy input).  The
+sampler can instead draw, per patch:
+
+* ``degradation="mix"``: one of :data:`~labkit.data.degrade.DEGRADATIONS`, uniformly (the three
+  LR versions of every slice are precomputed, so this costs a gather, not a degradation);
+* ``noise_snr=(lo, hi)``: with probability ``noise_fraction``, Rician noise
+  (:func:`~labkit.data.degrade.rician`) at an SNR drawn log-uniformly in ``[lo, hi]``, with
+  ``sigma = mean_fg / SNR`` and ``mean_fg`` the foreground mean of the patch's whole clean LR slice
+  (as :func:`~labkit.data.degrade.degrade` defines SNR for an image);
+* ``intensity_scale=(lo, hi)``: a factor ``c`` drawn log-uniformly in ``[lo, hi]`` that multiplies
+  both the LR and the HR patch, so the network cannot lean on the intensity range of the training
+  volume (an image whose maximum is 0.5 instead of 1 is then not out of distribution).
+
+With the defaults (one degradation, no noise, scale 1) none of these draws happens, so runs of
+earlier versions resume exactly.
 """
 
 from __future__ import annotations
@@ -21,12 +40,16 @@ from labkit._validate import (
     check_choice,
     check_float,
     check_int,
+    check_range,
     check_seed,
 )
-from labkit.data.degrade import DEGRADATIONS, crop_to_multiple, degrade
+from labkit.data.degrade import DEGRADATIONS, crop_to_multiple, degrade, foreground_mean, rician
 from labkit.metrics import brain_mask
 
-__all__ = ["PatchSampler"]
+__all__ = ["SAMPLER_DEGRADATIONS", "PatchSampler"]
+
+#: What a sampler accepts: one degradation for every patch, or ``"mix"`` (one per patch).
+SAMPLER_DEGRADATIONS = DEGRADATIONS + ("mix",)
 
 
 class PatchSampler:
@@ -55,11 +78,18 @@ class PatchSampler:
         Redraws come from the same generator, so sampling stays deterministic.
     max_redraws : int
         Bound on the redraw rounds (a patch still failing after that is kept).
+    noise_snr : (float, float), optional
+        SNR range of the Rician noise (see the module docstring); ``None``: no noise.
+    noise_fraction : float in [0, 1]
+        Probability that a patch gets noise when ``noise_snr`` is given.
+    intensity_scale : (float, float)
+        Range of the random intensity factor; ``(1, 1)`` (default): none.
 
     Attributes
     ----------
     lr : ndarray, shape (N, H/s, W/s), float32
-        The precomputed LR images.
+        The precomputed LR images; for ``"mix"`` shape ``(3, N, H/s, W/s)``, one stack per
+        degradation in :data:`~labkit.data.degrade.DEGRADATIONS` order.
     hr : ndarray, shape (N, H, W), float32
         The (cropped) HR images.
     rng : numpy.random.Generator
@@ -73,7 +103,8 @@ class PatchSampler:
 
     def __init__(self, hr_slices, scale: int, patch: int, batch: int,
                  degradation: str = "bicubic", augment: bool = True, seed: int = 0,
-                 min_foreground: float = 0.0, max_redraws: int = 20):
+                 min_foreground: float = 0.0, max_redraws: int = 20,
+                 noise_snr=None, noise_fraction: float = 0.5, intensity_scale=(1.0, 1.0)):
         owner = "PatchSampler"
         hr = check_array(hr_slices, owner, name="hr_slices", finite=True)
         if hr.ndim == 2:
@@ -85,7 +116,12 @@ class PatchSampler:
         batch = check_int(batch, "batch", owner, min=1)
         if patch % scale:
             raise ValueError(f"{owner}: patch {patch} is not divisible by scale {scale}")
-        check_choice(degradation, "degradation", owner, DEGRADATIONS)
+        check_choice(degradation, "degradation", owner, SAMPLER_DEGRADATIONS)
+        if noise_snr is not None:
+            noise_snr = check_range(noise_snr, "noise_snr", owner, min=0.0, min_open=True)
+        noise_fraction = check_float(noise_fraction, "noise_fraction", owner, min=0.0, max=1.0)
+        intensity_scale = check_range(intensity_scale, "intensity_scale", owner, min=0.0,
+                                      min_open=True)
         augment = check_bool(augment, "augment", owner)
         seed = check_seed(seed, "seed", owner)
         min_foreground = check_float(min_foreground, "min_foreground", owner, min=0.0, max=1.0,
@@ -103,9 +139,18 @@ class PatchSampler:
         self.augment = bool(augment)
         self.min_foreground = float(min_foreground)
         self.max_redraws = int(max_redraws)
+        self.noise_snr = noise_snr
+        self.noise_fraction = float(noise_fraction)
+        self.intensity_scale = intensity_scale
         self.hr = np.ascontiguousarray(hr)
-        self.lr = np.ascontiguousarray(degrade(self.hr, self.scale, method=degradation),
-                                       dtype=np.float32)
+        methods = DEGRADATIONS if degradation == "mix" else (degradation,)
+        lrs = [np.ascontiguousarray(degrade(self.hr, self.scale, method=m), dtype=np.float32)
+               for m in methods]
+        self.lr = np.stack(lrs) if degradation == "mix" else lrs[0]
+        self._lr_stack = self.lr.reshape((len(methods),) + lrs[0].shape)
+        # The signal level an SNR refers to: the foreground mean of each clean LR slice.
+        self._signal = (np.stack([foreground_mean(x) for x in lrs]).astype(np.float32)
+                        if noise_snr is not None else None)
         self.rng = np.random.default_rng(seed)
         if self.min_foreground > 0:
             # Summed-area table of the foreground mask: any patch's count in O(1).
@@ -127,7 +172,7 @@ class PatchSampler:
     # -------------------------------------------------------------- sampling
     def _draw_positions(self, n: int):
         """Slice index and LR top-left corner of ``n`` patches."""
-        n_img, h, w = self.lr.shape
+        n_img, h, w = self._lr_stack.shape[1:]
         k = self.rng.integers(0, n_img, size=n)
         i = self.rng.integers(0, h - self.lr_patch + 1, size=n)
         j = self.rng.integers(0, w - self.lr_patch + 1, size=n)
@@ -174,12 +219,24 @@ class PatchSampler:
             transpose, flip_r, flip_c = (self.rng.integers(0, 2, size=(3, n)) == 1)
         else:
             transpose = flip_r = flip_c = np.zeros(n, dtype=bool)
+        # Drawn only when asked for, in this order, so plain runs keep their random stream.
+        method = (self.rng.integers(0, len(DEGRADATIONS), size=n) if self.degradation == "mix"
+                  else np.zeros(n, dtype=np.int64))
         q, p, s = self.lr_patch, self.patch, self.scale
         kk = k[:, None, None]
         rows, cols = self._local_grids(q, transpose, flip_r, flip_c)
-        lr = self.lr[kk, i[:, None, None] + rows, j[:, None, None] + cols]
+        lr = self._lr_stack[method[:, None, None], kk, i[:, None, None] + rows,
+                            j[:, None, None] + cols]
         rows, cols = self._local_grids(p, transpose, flip_r, flip_c)
         hr = self.hr[kk, (s * i)[:, None, None] + rows, (s * j)[:, None, None] + cols]
+        if self.noise_snr is not None:
+            noisy = self.rng.random(n) < self.noise_fraction
+            snr = _log_uniform(self.rng, self.noise_snr, n)
+            sigma = (self._signal[method, k] / snr).astype(np.float32)[noisy, None, None]
+            lr[noisy] = rician(lr[noisy], sigma, self.rng)   # clean patches stay bit-exact
+        if self.intensity_scale != (1.0, 1.0):
+            c = _log_uniform(self.rng, self.intensity_scale, n).astype(np.float32)[:, None, None]
+            lr, hr = lr * c, hr * c
         return lr[..., None], hr[..., None]
 
     def __iter__(self):
@@ -189,5 +246,17 @@ class PatchSampler:
         return self.sample()
 
     def __repr__(self) -> str:
+        extra = ""
+        if self.noise_snr is not None:
+            extra += f", noise_snr={self.noise_snr}, noise_fraction={self.noise_fraction}"
+        if self.intensity_scale != (1.0, 1.0):
+            extra += f", intensity_scale={self.intensity_scale}"
         return (f"PatchSampler(images={self.hr.shape}, scale={self.scale}, patch={self.patch}, "
-                f"batch={self.batch}, degradation={self.degradation!r}, augment={self.augment})")
+                f"batch={self.batch}, degradation={self.degradation!r}, augment={self.augment}"
+                f"{extra})")
+
+
+def _log_uniform(rng: np.random.Generator, bounds, n: int) -> np.ndarray:
+    """``n`` values log-uniform in ``[lo, hi]`` (``lo == hi`` gives that value)."""
+    lo, hi = bounds
+    return np.exp(rng.uniform(np.log(lo), np.log(hi), size=n))
