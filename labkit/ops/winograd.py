@@ -1,4 +1,5 @@
-"""Winograd minimal filtering for 3x3 stride-1 convolution (Lavin & Gray 2015).
+"""Winograd minimal filtering for 3x3 stride-1 convolution (Lavin & Gray, "Fast Algorithms for
+Convolutional Neural Networks", CVPR 2016).
 
 The 1-D idea (the thesis's ``F(2, 3)``): two outputs of a 3-tap filter over four inputs
 ``d0..d3`` need 6 multiplications done directly, but only 4 this way::
@@ -7,8 +8,10 @@ The 1-D idea (the thesis's ``F(2, 3)``): two outputs of a 3-tap filter over four
     m4 = (d1 - d3) g2              m3 = (d2 - d1) (g0 - g1 + g2) / 2
     y0 = m1 + m2 + m3              y1 = m2 - m3 - m4
 
-The filter factors ``(g0 ± g1 + g2) / 2`` are computed once per filter, so they are free.  In
-matrix form ``y = A^T [(G g) ⊙ (B^T d)]``.  Nesting the 1-D algorithm with itself gives the 2-D
+The filter factors ``(g0 ± g1 + g2) / 2`` are computed once per filter, so they are free.  The
+data side costs 4 additions (``d0 - d2``, ``d1 + d2``, ``d2 - d1``, ``d1 - d3``) and the output
+side 4 (2 in ``y0``, 2 in ``y1``): 8 where the direct method needs 4 (see
+:func:`transform_additions`).  In matrix form ``y = A^T [(G g) ⊙ (B^T d)]``.  Nesting the 1-D algorithm with itself gives the 2-D
 ``F(m x m, 3 x 3)``: an output tile ``Y`` (``m x m``) from an input tile ``d``
 (``a x a``, ``a = m + 2``) and a 3x3 filter ``g``:
 
@@ -18,7 +21,7 @@ matrix form ``y = A^T [(G g) ⊙ (B^T d)]``.  Nesting the 1-D algorithm with its
 
 ``F(2x2, 3x3)`` (points 0, 1, -1, ∞) spends 16 multiplications on 4 outputs instead of 36
 (2.25x fewer); ``F(4x4, 3x3)`` (points 0, ±1, ±2, ∞) spends 36 on 16 outputs instead of 144 (4x
-fewer).  The matrices, as in Lavin & Gray::
+fewer).  The matrices, as in Lavin & Gray (:func:`winograd_matrices` builds them from the points)::
 
     F(2x2, 3x3)                          F(4x4, 3x3)
     B^T = [1  0 -1  0]                   B^T = [4  0 -5  0  1  0]
@@ -87,10 +90,11 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+from fractions import Fraction
 
 import numpy as np
 
-from labkit._validate import check_array, check_choice
+from labkit._validate import check_array, check_choice, check_int
 from labkit.ops.geometry import Pads, check_conv_args
 
 # ----------------------------------------------------------------------------- matrices
@@ -159,6 +163,119 @@ def winograd_f2_3(d, g):
     m3 = (d2 - d1) * ((g0 - g1 + g2) / 2)
     m4 = (d1 - d3) * g2
     return np.array([m1 + m2 + m3, m2 - m3 - m4])
+
+
+def winograd_matrices(m: int, r: int, points) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Transform matrices ``(A^T, G, B^T)`` of ``F(m, r)`` built from interpolation points.
+
+    The Cook-Toom construction that Lavin & Gray (2016) use (Lavin's *wincnn* script does the
+    same).  The linear convolution ``s = g * h`` of an ``r``-tap ``g`` with an ``m``-tap ``h``
+    is a polynomial product of degree ``n - 1``, ``n = m + r - 1``: it is fixed by its values at
+    ``n - 1`` finite points ``a_j`` and its leading coefficient (the "point at infinity").  So
+    ``s = V^{-1} [(E_r g) * (E_m h)]``, where ``E_k`` evaluates a ``k``-coefficient polynomial
+    at the points (rows ``[1, a_j, ..., a_j^(k-1)]`` and ``[0, ..., 0, 1]`` for infinity) and
+    ``V = E_n``.  Correlation is the transpose of convolution, which gives
+    ``y = E_m^T [(E_r g) * (V^{-T} d)]``:
+
+    * ``A^T = E_m^T`` (``m x n``): column ``j`` is ``[1, a_j, ..., a_j^(m-1)]``, the last
+      column ``[0, ..., 0, 1]``;
+    * ``B^T = V^{-T}`` (``n x n``): by Lagrange interpolation, row ``j`` holds the coefficients
+      of ``N_j(x) / f_j`` with ``N_j(x) = prod_{l != j} (x - a_l)`` and
+      ``f_j = N_j(a_j)``, the last row those of ``M(x) = prod_l (x - a_l)``;
+    * ``G = E_r`` (``n x r``).
+
+    Finally each ``1 / f_j`` is moved from row ``j`` of ``B^T`` into row ``j`` of ``G``: the
+    product ``(G g) * (B^T d)`` is unchanged, ``B^T`` has integer entries for integer points, and
+    the fractions sit in ``G``, which is applied once per filter.  (Any other split of a
+    diagonal scaling between the rows of ``B^T``, the rows of ``G`` and the columns of ``A^T``
+    is equally valid; ``F2_*`` above differ from this function's F(2, 3) by such signs.)
+
+    Parameters
+    ----------
+    m : int
+        Outputs per tile (>= 1).
+    r : int
+        Filter taps (>= 1).
+    points : sequence of ``m + r - 2`` distinct finite numbers
+        The interpolation points; infinity is always used as the last one.  Computed exactly
+        with :class:`fractions.Fraction` (ints, Fractions and floats are taken as the exact
+        rationals they are; pass ``Fraction(1, 2)`` or ``0.5`` for a half).
+
+    Returns
+    -------
+    AT : ndarray (m, n), G : ndarray (n, r), BT : ndarray (n, n)
+        float64; ``A^T [(G g) * (B^T d)]`` is the valid correlation of ``d`` (``n`` samples)
+        with ``g`` (``r`` taps), and ``A^T [(G g G^T) * (B^T d B)] A`` its 2-D version
+        ``F(m x m, r x r)``.
+
+    Examples
+    --------
+    >>> AT, G, BT = winograd_matrices(4, 3, [0, 1, -1, 2, -2])
+    >>> bool(np.array_equal(AT, F4_AT) and np.allclose(G, F4_G) and np.array_equal(BT, F4_BT))
+    True
+    """
+    owner = "winograd_matrices"
+    m = check_int(m, "m", owner, min=1)
+    r = check_int(r, "r", owner, min=1)
+    n = m + r - 1
+    try:
+        pts = [Fraction(p) for p in points]
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{owner}: points must be finite numbers, got {points!r}") from exc
+    if len(pts) != n - 1:
+        raise ValueError(f"{owner}: F({m}, {r}) needs m + r - 2 = {n - 1} finite points "
+                         f"(infinity is added), got {len(pts)}: {list(points)!r}")
+    if len(set(pts)) != len(pts):
+        raise ValueError(f"{owner}: the points must be distinct, got {list(points)!r}")
+
+    def poly_from_roots(roots):                      # coefficients, lowest power first
+        c = [Fraction(1)]
+        for a in roots:
+            c = [(c[k - 1] if k else 0) - a * (c[k] if k < len(c) else 0)
+                 for k in range(len(c) + 1)]
+        return c
+
+    at = [[a ** i for a in pts] + [Fraction(int(i == m - 1))] for i in range(m)]
+    g, bt = [], []
+    for j, a in enumerate(pts):
+        others = pts[:j] + pts[j + 1:]
+        f = Fraction(1)
+        for b in others:
+            f *= a - b
+        g.append([a ** k / f for k in range(r)])
+        bt.append(poly_from_roots(others) + [Fraction(0)])   # degree n - 2, padded to n
+    g.append([Fraction(int(k == r - 1)) for k in range(r)])
+    bt.append(poly_from_roots(pts))                          # M(x), degree n - 1
+    return tuple(np.array([[float(v) for v in row] for row in rows]) for rows in (at, g, bt))
+
+
+def transform_additions(variant: str) -> dict:
+    """Additions in the data and output transforms of ``F(m, 3)`` and ``F(m x m, 3 x 3)``.
+
+    Counted as the matrices are written, one row at a time: a row with ``k`` non-zero entries
+    costs ``k - 1`` additions (no sums shared between rows).  In 2-D a transform ``L X L^T``
+    of an ``a x a`` (or ``a x m``) tile applies ``L`` to every column, then to every row of the
+    result.  For ``F(2, 3)`` (entries 0 and ±1 only) these are all the operations; the
+    entries 2, 4, 5, 8 of ``F(4, 3)`` also cost a multiplication by a constant each (or a
+    shift), not counted here.  The filter transform (applied once per filter) is left out.
+
+    Returns
+    -------
+    dict
+        ``data_1d``, ``output_1d`` (additions per 1-D tile), ``data_2d``, ``output_2d`` (per
+        2-D tile), and for reference ``direct_1d`` / ``direct_2d``, the additions of the
+        direct method for the same outputs (``m (r - 1)`` and ``m^2 (r^2 - 1)``).
+    """
+    m, BT, _, AT = _variant(variant, "transform_additions")
+    a = m + 2
+
+    def adds(L):
+        return int(sum(max(np.count_nonzero(row) - 1, 0) for row in L))
+
+    return {"data_1d": adds(BT), "output_1d": adds(AT),
+            "data_2d": 2 * a * adds(BT),              # B^T on a columns, then on a rows
+            "output_2d": (a + m) * adds(AT),          # A^T on a columns, then on m rows
+            "direct_1d": m * 2, "direct_2d": m * m * 8}
 
 
 def multiplication_counts(variant: str) -> dict:

@@ -59,6 +59,44 @@ def winograd_tile_arrays(d, g, variant: str = "f2x3", owner: str = "winograd_til
             "AT": AT, "m": m}
 
 
+#: Widths of the characters a number label uses, in ems (DejaVu Sans, matplotlib's default).
+_EM = {**dict.fromkeys("0123456789", 0.636), ".": 0.318, "-": 0.361, "e": 0.615, "+": 0.838,
+       "n": 0.634, "a": 0.613, "i": 0.278, "f": 0.352}
+
+
+def _compact(v: float, digits: int) -> str:
+    """``v`` with ``digits`` significant digits and no leading zero: ``-0.0431 -> "-.0431"``."""
+    text = f"{v + 0.0:.{digits}g}"
+    if text.startswith("0.") and len(text) > 2:
+        return text[1:]
+    if text.startswith("-0.") and len(text) > 3:
+        return "-" + text[2:]
+    return text
+
+
+def _annotate_fitting(ax, a: np.ndarray, image, panel_width_pt: float) -> int:
+    """Write the values of ``a`` into its cells in the largest size and precision that fit.
+
+    Tries 3 significant digits at the annotation size, then at the small size, then 2 digits at
+    the small size; a label may take 80 % of a cell's width.  When even that does not fit the
+    panel keeps its colours only (numbers that overlap their neighbours help nobody).  Values
+    below ``1e-9`` of the largest are written as 0 (rounding residue of exact zeros).
+    Returns the font size used, 0 when nothing was written.
+    """
+    cell = panel_width_pt / a.shape[1]
+    # rounding residue (1e-14 where the exact value is 0) is shown as the 0 it stands for
+    a = np.where(np.abs(a) <= 1e-9 * np.abs(a).max(), 0.0, a)
+    for digits, size in ((3, style.ANNOTATION_SIZE), (3, style.SMALL_SIZE), (2, style.SMALL_SIZE)):
+        labels = [_compact(v, digits) for v in a.ravel()]
+        widest = max(sum(_EM.get(ch, 0.7) for ch in text) for text in labels) * size
+        if widest <= 0.8 * cell:
+            style.annotate_values(ax, a, f"{{:.{digits}g}}", fontsize=size, image=image)
+            for t, text in zip(ax.texts[-a.size:], labels):
+                t.set_text(text)
+            return size
+    return 0
+
+
 def winograd_transform_figure(d, g, variant: str = "f2x3"):
     """The transforms of one tile: ``d → BᵀdB``, ``g → GgGᵀ``, their product, ``AᵀMA = Y``.
 
@@ -85,12 +123,13 @@ def winograd_transform_figure(d, g, variant: str = "f2x3"):
               (0, 2, "M", "M = U ⊙ V"), (0, 3, "Y", "Y = Aᵀ M A"),
               (1, 0, "g", "filter g"), (1, 1, "U", "U = G g Gᵀ"),
               (1, 3, "direct", "direct correlation")]
+    # Four square panels across the figure: each about 0.22 of its width (72 pt per inch).
+    panel_pt = 0.22 * style.FIG_WIDTH * 72
     for r, c, key, title in panels:
         a = t[key]
         im = style.show_image(axes[r, c], a, f"{title} ({a.shape[0]}×{a.shape[1]})",
                               signed=True, label=key, colorbar=False)
-        style.annotate_values(axes[r, c], a, "{:.3g}", fontsize=style.SMALL_SIZE if a.shape[0] > 4 else style.ANNOTATION_SIZE,
-                              image=im)
+        _annotate_fitting(axes[r, c], a, im, panel_pt)
     ax = axes[1, 2]
     ax.set_axis_off()
     a = m + 2
