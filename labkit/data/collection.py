@@ -81,6 +81,9 @@ def slice_axis(voxel_size) -> int:
     lies in the plane of finest resolution.  Ties (an isotropic scan) give the last of the tied
     axes, i.e. 2, the axial axis of a RAS volume, for isotropic data."""
     try:
+        if isinstance(voxel_size, (str, bytes)) or any(isinstance(v, (str, bytes, bool))
+                                                       for v in voxel_size):
+            raise TypeError
         sizes = [float(v) for v in voxel_size]
     except (TypeError, ValueError):
         raise ValueError(f"slice_axis: voxel_size must be 3 numbers, got {voxel_size!r}") from None

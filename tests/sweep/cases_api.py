@@ -1154,6 +1154,74 @@ def data_cases():
          and r[0].dtype == np.float32)
     good(f"{O}-patch-equals-image", O, lambda: D(O, imgs, 2, 16, 1)().sample()[1],
          lambda r: r.shape == (1, 16, 16, 1))
+    for tag, v in [("scalar", 20), ("str", "10 20"), ("reversed", (30, 10)), ("zero", (0, 10)),
+                   ("neg", (-5, 10)), ("nan", (float("nan"), 10)), ("inf", (10, float("inf"))),
+                   ("three", (1, 2, 3)), ("bool", (True, 10)), ("dict", {"lo": 1, "hi": 2})]:
+        bad(f"{O}-noise_snr-{tag}", O, D(O, imgs, 2, 8, 2, noise_snr=v))
+        bad(f"{O}-intensity_scale-{tag}", O, D(O, imgs, 2, 8, 2, intensity_scale=v))
+    for tag, v in NOT_FLOATS + [("neg", -0.1), ("big", 1.5)]:
+        bad(f"{O}-noise_fraction-{tag}", O, D(O, imgs, 2, 8, 2, noise_fraction=v))
+    good(f"{O}-mix", O, lambda: D(O, imgs, 2, 8, 2, degradation="mix", noise_snr=(10, 20),
+                                  intensity_scale=(0.5, 2))().sample()[0],
+         lambda r: r.shape == (2, 4, 4, 1) and r.dtype == np.float32 and np.all(np.isfinite(r)))
+
+
+def own_data_cases():
+    """labkit.data.collection and the scoring options of evaluate_network."""
+    def D(name, *a, **kw):
+        return lambda: getattr(__import__("labkit.data", fromlist=["x"]), name)(*a, **kw)
+    O = "normalize_volume"
+    vol3 = RNG.random((6, 6, 6)).astype(np.float32)
+    for tag, v in [("unknown", "zscore"), ("none", None), ("int", 1)]:
+        bad(f"{O}-method-{tag}", O, D(O, vol3, v))
+    for tag, v in NOT_FLOATS + [("zero", 0), ("big", 101)]:
+        bad(f"{O}-percentile-{tag}", O, D(O, vol3, "percentile", v))
+    bad(f"{O}-zeros", O, D(O, np.zeros((4, 4, 4))))
+    bad(f"{O}-negative", O, D(O, -vol3))
+    bad(f"{O}-empty", O, D(O, np.zeros((0, 4, 4))))
+    bad(f"{O}-nan", O, D(O, np.where(vol3 > 0.5, np.nan, vol3)))
+    for tag, arr in BAD_ARRAYS:
+        bad(f"{O}-{tag}", O, D(O, arr))
+    good(f"{O}-int", O, D(O, (vol3 * 100).astype(np.int64) + 1, "max"),
+         lambda r: r.dtype == np.float32 and abs(float(r.max()) - 1.0) < 1e-6)
+    O = "slice_axis"
+    for tag, v in [("two", (1, 1)), ("zero", (1, 0, 1)), ("neg", (1, -1, 1)),
+                   ("nan", (1, float("nan"), 1)), ("str", "111"), ("none", None),
+                   ("scalar", 1.0), ("text", ("a", 1, 1))]:
+        bad(f"{O}-{tag}", O, D(O, v))
+    good(f"{O}-thick", O, D(O, (1, 1, 4)), lambda r: r == 2)
+    O = "split_files"
+    bad(f"{O}-one", O, D(O, ["a.nii"]))
+    bad(f"{O}-none", O, D(O, []))
+    for tag, v in NOT_FLOATS + [("zero", 0.0), ("one", 1.0)]:
+        bad(f"{O}-test_fraction-{tag}", O, D(O, ["a.nii", "b.nii"], v))
+    for tag, v in BAD_SEEDS:
+        bad(f"{O}-seed-{tag}", O, D(O, ["a.nii", "b.nii"], 0.2, v))
+    good(f"{O}-two", O, D(O, ["b.nii", "a.nii"]),
+         lambda r: len(r["train"]) == 1 and len(r["test"]) == 1 and r["val"] == [])
+    O = "nifti_files"
+    bad(f"{O}-missing", O, D(O, "/nonexistent/folder"))
+    bad(f"{O}-empty", O, lambda: D("nifti_files", __import__("tempfile").mkdtemp())())
+    O = "evaluate_network"
+
+    def ev(**kw):
+        def call():
+            from labkit.evaluation import evaluate_network
+            from labkit.models import edsr
+            hr = np.pad(RNG.random((1, 20, 20)).astype(np.float32) + 0.5, ((0, 0), (2, 2), (2, 2)))
+            return evaluate_network(edsr(2, 1, 2, seed=0), hr, 2, **kw)
+        return call
+    for tag, v in [("head", "head"), ("bool", True), ("none-str", "none")]:
+        bad(f"{O}-mask-{tag}", O, ev(mask=v))
+    for tag, v in NOT_FLOATS[:5] + [("zero", 0), ("neg", -1)]:
+        if tag != "none":
+            bad(f"{O}-noise_snr-{tag}", O, ev(noise_snr=v))
+    good(f"{O}-brain-noisy", O, ev(mask="brain", noise_snr=20),
+         lambda r: r["mask"] == "brain" and np.isfinite(r["bicubic"]["psnr"]))
+    O = "pad_stack"
+    bad(f"{O}-empty", O, D(O, []))
+    bad(f"{O}-rank1", O, D(O, [np.ones(3)]))
+    bad(f"{O}-rank4", O, D(O, [np.ones((1, 2, 3, 4))]))
 
 
 # ============================================================================ widgets / viz
@@ -1284,7 +1352,8 @@ def cases() -> list:
                       pool_op_cases, shuffle_op_cases, activation_op_cases,
                       batchnorm_op_cases, resize_cases, kspace_cases, icnr_filters_cases,
                       distortion_cases, misc_op_cases, loss_cases, optimizer_cases,
-                      metric_cases, model_cases, data_cases, widget_cases, viz_cases):
+                      metric_cases, model_cases, data_cases, own_data_cases, widget_cases,
+                      viz_cases):
             build()
         ids = [c.id for c in _cases]
         dup = {i for i in ids if ids.count(i) > 1}

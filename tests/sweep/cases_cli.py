@@ -492,6 +492,18 @@ BAD_TRAIN_OPTIONS = [
     ("step-size-neg", ["--step-size", "-1"]),
     ("until-0", ["--until", "0"]), ("until-neg", ["--until", "-3"]),
     ("unknown-flag", ["--frobnicate"]), ("json-value", ["--json=yes"]),
+    ("noise-snr-reversed", ["--noise-snr", "40", "10"]),
+    ("noise-snr-zero", ["--noise-snr", "0", "10"]),
+    ("noise-snr-one-value", ["--noise-snr", "10"]),
+    ("noise-snr-nan", ["--noise-snr", "nan", "10"]),
+    ("noise-snr-inf", ["--noise-snr", "10", "inf"]),
+    ("noise-snr-text", ["--noise-snr", "low", "high"]),
+    ("noise-fraction-big", ["--noise-fraction", "1.5"]),
+    ("noise-fraction-neg", ["--noise-fraction", "-0.5"]),
+    ("intensity-scale-zero", ["--intensity-scale", "0", "1"]),
+    ("intensity-scale-reversed", ["--intensity-scale", "2", "0.5"]),
+    ("normalize-unknown", ["--normalize", "zscore"]),
+    ("degradation-mix-typo", ["--degradation", "mixed"]),
 ]
 
 BAD_TRAIN_DATA = [
@@ -543,6 +555,10 @@ BAD_EVALUATE_OPTIONS = [
     ("slices-text", ["--slices", "many"]), ("slices-huge", ["--slices", str(10 ** 12)]),
     ("degradation-unknown", ["--degradation", "jpeg"]), ("unknown-flag", ["--fast"]),
     ("data-unknown-name", ["--data", "brainz"]),
+    ("degradation-mix", ["--degradation", "mix"]),      # a training mode, not a scoring one
+    ("mask-unknown", ["--mask", "head"]), ("noise-snr-zero", ["--noise-snr", "0"]),
+    ("noise-snr-nan", ["--noise-snr", "nan"]), ("noise-snr-text", ["--noise-snr", "low"]),
+    ("normalize-unknown", ["--normalize", "zscore"]),
 ]
 
 BAD_VOLUMES = [
@@ -722,6 +738,12 @@ def cases() -> list:
         CliCase("ok-evaluate", _evaluate("--json"), check=_check_evaluate),
         CliCase("ok-evaluate-slices-3", _evaluate("--slices", "3", "--json"),
                 check=_check_evaluate),
+        CliCase("ok-evaluate-brain-noisy", _evaluate("--mask", "brain", "--noise-snr", "20",
+                                                     "--normalize", "percentile", "--json"),
+                check=_check_evaluate),
+        CliCase("ok-train-mix", _train("--degradation", "mix", "--noise-snr", "10", "30",
+                                       "--intensity-scale", "0.5", "2", "--json"),
+                check=_check_train),
         CliCase("ok-upscale", _upscale("--json"), check=_check_upscale),
         CliCase("ok-upscale-plain", _upscale(), check=_check_upscale_plain),
         CliCase("ok-upscale-batch-1", _upscale("--batch", "1", "--json"), check=_check_upscale),
