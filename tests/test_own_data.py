@@ -2,6 +2,7 @@
 intensity scaling, brain-masked and noisy scoring."""
 
 import json
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -17,6 +18,8 @@ from labkit.data import (
 )
 from labkit.evaluation import evaluate_network, evaluation_slices, training_data, volume_split
 from labkit.models import edsr
+
+CHECKPOINT_X2 = Path(__file__).resolve().parents[1] / "data" / "checkpoints" / "edsr-x2.npz"
 
 
 def _save(path, data, zooms=(1.0, 1.0, 1.0)):
@@ -238,6 +241,29 @@ def test_cli_train_rejects_bad_blind_settings(argv, match, tmp_path, capsys):
 def test_cli_evaluate_rejects_bad_options(argv, match, capsys):
     from labkit.cli import main
 
-    code = main(["evaluate", "data/checkpoints/edsr-x2.npz", "--data", "phantom", *argv])
+    code = main(["evaluate", str(CHECKPOINT_X2), "--data", "phantom", *argv])
     err = capsys.readouterr().err
     assert code == 2 and match in err and len(err.strip().splitlines()) == 1
+
+
+def test_generalization_matrix_cells():
+    from labkit.evaluation import GENERALIZATION_CELLS, generalization_matrix
+
+    assert len(GENERALIZATION_CELLS) == 6
+    net = edsr(2, 1, 4, seed=0)
+    cells = [("phantom", "bicubic", None), ("phantom", "gaussian", 20.0)]
+    rows = generalization_matrix(net, cells, n_slices=2)
+    assert [(r["data"], r["degradation"], r["noise_snr"]) for r in rows] == cells
+    for r, (data, method, snr) in zip(rows, cells):
+        hr = evaluation_slices(data, 2)
+        ref = evaluate_network(net, hr, 2, method, mask="brain", noise_snr=snr)
+        assert r["gain_db"] == pytest.approx(ref["model"]["psnr"] - ref["bicubic"]["psnr"])
+        assert r["mask"] == "brain" and r["n_slices"] == 2
+
+
+def test_cli_matrix_refuses_options_it_ignores(capsys):
+    from labkit.cli import main
+
+    code = main(["evaluate", str(CHECKPOINT_X2), "--matrix", "--data", "phantom"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--matrix scores its own fixed cells; drop --data" in err
