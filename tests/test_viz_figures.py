@@ -138,6 +138,45 @@ def test_landscape_figure_paths_and_losses():
         landscape_figure(W1, W2, Z, {"p": np.zeros((3, 3))})
 
 
+def test_landscape_figure_separate_panels():
+    from labkit.ops.descent import evaluate_grid, gradient_descent, quadratic_bowl
+    loss, grad = quadratic_bowl(1.0, 5.0)
+    W1, W2, Z = evaluate_grid(loss, (-2, 2), (-2, 2), 21)
+    paths = {f"lr {lr}": gradient_descent(grad, [1.5, 1.5], lr, 10) for lr in (0.05, 0.3, 0.39)}
+    losses = {k: [loss(w) for w in p] for k, p in paths.items()}
+    fig = landscape_figure(W1, W2, Z, paths, losses, surface=False, separate=True,
+                           minimum=(0.0, 0.0))
+    axes = panel_axes(fig)
+    assert set(axes) == {f"contour: {k}" for k in paths} | {"loss"}
+    for k, p in paths.items():                 # each panel holds its own path and the minimum
+        lines = {ln.get_label(): ln for ln in axes[f"contour: {k}"].lines}
+        np.testing.assert_array_equal(np.c_[lines[k].get_xdata(), lines[k].get_ydata()], p)
+        assert {name for name in lines if not name.startswith("_")} == {k}
+        assert lines["_minimum"].get_xydata().tolist() == [[0.0, 0.0]]
+    styles = [ln.get_linestyle() for ln in axes["loss"].lines]
+    assert len(set(styles)) == 3                # the loss curves differ by more than colour
+    fig = landscape_figure(W1, W2, Z, {"one": paths["lr 0.05"]}, separate=True)
+    assert set(panel_axes(fig)) == {"contour", "surface"}      # one path: the usual layout
+    with pytest.raises(ValueError, match="minimum"):
+        landscape_figure(W1, W2, Z, paths, minimum=(0.0, np.nan))
+
+
+def test_perceptron_figure_limits(rng):
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0, 1, 1, 0])
+    W = np.array([[0.0, 0.0], [-0.5, 0.0]])
+    B = np.array([0.0, -0.5])
+    fig = perceptron_figure(X, y, W, B, limits=((-1.5, 2.0), (-1.0, 2.5)))
+    ax = panel_axes(fig)["data"]
+    assert ax.get_xlim() == (-1.5, 2.0) and ax.get_ylim() == (-1.0, 2.5)
+    xs, _ = {ln.get_label(): ln for ln in ax.lines}["step 1"].get_data()
+    np.testing.assert_allclose(xs, -1.0)           # x1 = -1: beside the data, inside the view
+    fig = perceptron_figure(X, y, W, B, errors=[3, 2])
+    assert list(panel_axes(fig)["errors"].lines[0].get_xdata()) == [1, 2]   # epochs from 1
+    with pytest.raises(ValueError, match="perceptron_figure: limits"):
+        perceptron_figure(X, y, W, B, limits=((1.0, 0.0), (0.0, 1.0)))
+
+
 def test_perceptron_figure_boundaries_lie_on_the_line(rng):
     X = rng.standard_normal((20, 2))
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
