@@ -7,12 +7,17 @@ algorithm needs.  Throughput is counted in *direct-convolution* flops,
 machine's GEMM peak means it spends fewer multiplications, not that it multiplies faster.
 
 PyTorch is optional: it is imported only when asked for and skipped (with a note) when it is
-not installed.  It is timed on NCHW tensors, its native layout, and labkit on NHWC arrays, its
-own; no layout conversion is counted on either side.
+not installed.  It is the reference at its best: timed in both of its memory formats, NCHW
+(``"torch_nchw"`` rows) and channels_last (``"torch_channels_last"``, the NHWC strides its
+oneDNN kernels prefer on CPUs), and the ``"torch"`` row of each problem is the faster of the
+two, measured in the same run.  labkit runs on NHWC arrays, its own layout; no layout conversion
+is counted on either side.
 
 Timing on a shared machine is noisy: each figure is the median of ``repeats`` calls after
-warm-up calls (which also compile the numba kernels), and comparisons with PyTorch should be
-made from runs interleaved in one process (``benchmarks/bench_conv.py`` does that).
+warm-up calls (which also compile the numba kernels), and comparisons with PyTorch are made
+from *paired runs* in one process (:func:`paired_runs`): every run times each contender back to
+back, in an order that rotates from run to run, and a ratio is the median over runs of the
+per-run ratios, reported with its spread (:func:`spread`).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ PASSES = ("forward", "forward+backward")
 #: Which problems ``labkit bench`` times, defined once (``benchmark_conv``'s defaults are the
 #: full set): image sizes ``H = W``, channel counts ``C_in = C_out``, batch and repeats.
 BENCH_SETS = {
-    "full": {"sizes": (24, 48, 96), "channels": (16, 32, 64), "batch": 16, "repeats": 5},
+    "full": {"sizes": (24, 48, 96), "channels": (16, 32, 64), "batch": 16, "repeats": 7},
     "quick": {"sizes": (16, 32), "channels": (8, 16), "batch": 4, "repeats": 3},
 }
 
@@ -87,6 +92,50 @@ def median_time(fn, repeats: int, warmup: int = 1) -> float:
     return float(np.median(times))
 
 
+def spread(values) -> dict:
+    """Median and spread of repeated measurements: ``median``, ``min``, ``max``, the quartiles
+    ``q1``/``q3`` and ``n``.  Report the median with its ``[min, max]`` range: on a shared
+    machine a single figure hides how much the next run may differ."""
+    v = np.asarray(list(values), dtype=np.float64)
+    if v.size == 0:
+        raise ValueError("spread: no values")
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    return {"median": float(med), "min": float(v.min()), "max": float(v.max()),
+            "q1": float(q1), "q3": float(q3), "n": int(v.size)}
+
+
+def paired_runs(fns: dict, runs: int = 7, repeats: int = 10, warmup: int = 2) -> dict:
+    """Time several contenders in ``runs`` paired runs: ``{name: [seconds per run]}``.
+
+    In each run every callable of ``fns`` is timed (median of ``repeats`` calls after
+    ``warmup``) back to back; the order rotates by one from run to run, so that no contender
+    always follows another's cache or thread-pool state and a slow moment of a shared machine
+    hits all of them alike.  Ratios should be formed per run, then summarised
+    (:func:`paired_ratio`).
+    """
+    names = list(fns)
+    if not names or runs < 1:
+        raise ValueError(f"paired_runs: need at least one callable and one run, got "
+                         f"{len(names)} and {runs}")
+    out = {name: [] for name in names}
+    for run in range(runs):
+        k = run % len(names)
+        for name in names[k:] + names[:k]:
+            out[name].append(median_time(fns[name], repeats, warmup))
+    return out
+
+
+def paired_ratio(times: dict, numerator, denominator: str) -> dict:
+    """Per-run ratio ``numerator / denominator`` of :func:`paired_runs` times, summarised by
+    :func:`spread` (plus ``"runs"``, the per-run values).  ``numerator`` may be a tuple of
+    names: then each run uses the fastest of them, e.g. ``("torch_nchw",
+    "torch_channels_last")`` for PyTorch at its best."""
+    names = (numerator,) if isinstance(numerator, str) else tuple(numerator)
+    top = np.min([times[n] for n in names], axis=0)
+    ratios = top / np.asarray(times[denominator])
+    return {**spread(ratios), "runs": [float(r) for r in ratios]}
+
+
 def make_conv_problem(n, h, w, c_in, c_out, k=3, dtype="float32", seed=0):
     """Unit-variance input ``(n, h, w, c_in)``, He-normal weights ``(k, k, c_in, c_out)``,
     small bias and a unit-variance output gradient: the data every benchmark uses."""
@@ -132,18 +181,29 @@ def labkit_conv_callables(algorithm, x, w, b, stride=(1, 1), padding="same"):
     return forward, forward_backward
 
 
-def torch_conv_callables(x, w, b, stride=(1, 1), padding="same"):
-    """The same convolution in PyTorch on NCHW tensors, or None when torch is missing."""
+#: PyTorch's two memory formats for 4-D tensors; a benchmark times both and keeps the faster.
+TORCH_FORMATS = ("nchw", "channels_last")
+
+
+def torch_conv_callables(x, w, b, stride=(1, 1), padding="same", memory_format="nchw"):
+    """``(forward, forward_backward)`` of the same convolution in PyTorch, or None when torch
+    is missing.  ``memory_format``: ``"nchw"`` (contiguous NCHW tensors) or ``"channels_last"``
+    (the same logical NCHW tensors with NHWC strides, input, weight and gradient alike)."""
     try:
         import torch
         import torch.nn.functional as F
     except ImportError:
         return None
+    from labkit._validate import check_choice
     from labkit.ops.conv import resolve_padding
+    check_choice(memory_format, "memory_format", "torch_conv_callables", TORCH_FORMATS)
+    fmt = torch.channels_last if memory_format == "channels_last" else torch.contiguous_format
     stride = tuple(stride)
     (pt, pb), (pl, pr) = resolve_padding(padding, w.shape[:2], stride, x.shape[1:3], "torch")
-    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-    wt = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).contiguous(
+        memory_format=fmt)
+    wt = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1))).contiguous(
+        memory_format=fmt)
     bt = torch.from_numpy(np.ascontiguousarray(b))
     symmetric = pt == pb and pl == pr
 
@@ -154,9 +214,10 @@ def torch_conv_callables(x, w, b, stride=(1, 1), padding="same"):
 
     with torch.no_grad():
         y = conv(xt, wt, bt)
-    dy = torch.from_numpy(np.random.default_rng(1).standard_normal(tuple(y.shape)).astype(x.dtype))
-    xr = xt.clone().requires_grad_(True)
-    wr = wt.clone().requires_grad_(True)
+    dy = torch.from_numpy(np.random.default_rng(1).standard_normal(tuple(y.shape)).astype(
+        x.dtype)).contiguous(memory_format=fmt)
+    xr = xt.clone(memory_format=torch.preserve_format).requires_grad_(True)
+    wr = wt.clone(memory_format=torch.preserve_format).requires_grad_(True)
     br = bt.clone().requires_grad_(True)
 
     def forward():
@@ -175,7 +236,8 @@ def time_conv(algorithm, x_shape, w_shape, stride=(1, 1), padding="same", dtype=
               passes=PASSES, repeats=5, seed=0) -> dict:
     """Median seconds of one convolution for each pass: ``{"forward": s, ...}``.
 
-    ``algorithm`` is one of :data:`BENCH_ALGORITHMS` or ``"torch"`` (None if torch is missing).
+    ``algorithm`` is one of :data:`BENCH_ALGORITHMS`, ``"torch_nchw"`` or
+    ``"torch_channels_last"`` (``"torch"`` is NCHW); None per pass if torch is missing.
     """
     n, h, w, c_in = x_shape
     k = w_shape[0]
@@ -183,8 +245,9 @@ def time_conv(algorithm, x_shape, w_shape, stride=(1, 1), padding="same", dtype=
         raise ValueError(f"time_conv: expected square weights (k, k, {c_in}, C_out) for input "
                          f"{tuple(x_shape)}, got {tuple(w_shape)}")
     x, wt, b = make_conv_problem(n, h, w, c_in, w_shape[3], k, dtype, seed)
-    if algorithm == "torch":
-        fns = torch_conv_callables(x, wt, b, stride, padding)
+    if algorithm.startswith("torch"):
+        fmt = "nchw" if algorithm == "torch" else algorithm[len("torch_"):]
+        fns = torch_conv_callables(x, wt, b, stride, padding, fmt)
         if fns is None:
             return {p: None for p in passes}
     else:
@@ -202,14 +265,16 @@ def benchmark_conv(sizes=BENCH_SETS["full"]["sizes"], channels=BENCH_SETS["full"
     Returns one dict per (algorithm, size, channels, pass) with keys ``algorithm, N, H, W,
     C_in, C_out, k`` (also as ``kernel``), ``stride, dtype, pass, seconds, gflops``
     (direct-convolution GFLOP/s; a forward+backward counts three convolutions' flops: ``y``,
-    ``dx`` and ``dw``) and ``workspace_bytes``; the rows are what the Timing notebook plots (time vs image size, vs
-    channels, algorithm vs algorithm).  ``torch`` rows are added when ``include_torch`` and
-    PyTorch is installed.
+    ``dx`` and ``dw``), ``peak_fraction`` (that throughput over :data:`PEAK_GFLOPS`) and
+    ``workspace_bytes``; the rows are what the Timing notebook plots (time vs image size, vs
+    channels, algorithm vs algorithm).  When ``include_torch`` and PyTorch is installed, each
+    problem gets ``torch_nchw`` and ``torch_channels_last`` rows and a ``torch`` row, the faster
+    of the two (its ``format`` key says which): the reference at its best.
     """
     from labkit.ops.conv_select import winograd_applicable
-    algos = list(algorithms)
-    if include_torch and "torch" not in algos and torch_available():
-        algos.append("torch")
+    algos = [a for a in algorithms if not a.startswith("torch")]
+    if include_torch and torch_available():
+        algos += [f"torch_{f}" for f in TORCH_FORMATS]
     rows = []
     itemsize = np.dtype(dtype).itemsize
     for size in sizes:
@@ -221,7 +286,7 @@ def benchmark_conv(sizes=BENCH_SETS["full"]["sizes"], channels=BENCH_SETS["full"
                     continue
                 times = time_conv(algo, x_shape, w_shape, (1, 1), "same", dtype, passes, repeats)
                 flops = conv_flops(batch, size, size, c, c, kernel, kernel)
-                ws = None if algo == "torch" else workspace_bytes(
+                ws = None if algo.startswith("torch") else workspace_bytes(
                     algo, x_shape, w_shape, (1, 1), ((kernel // 2,) * 2,) * 2, itemsize)
                 for p in passes:
                     sec = times[p]
@@ -231,10 +296,24 @@ def benchmark_conv(sizes=BENCH_SETS["full"]["sizes"], channels=BENCH_SETS["full"
                     rows.append(dict(algorithm=algo, N=batch, H=size, W=size, C_in=c, C_out=c,
                                      k=kernel, kernel=kernel, stride=1,
                                      dtype=str(np.dtype(dtype)), **{"pass": p},
-                                     seconds=sec, gflops=f / sec / 1e9, workspace_bytes=ws))
+                                     seconds=sec, gflops=f / sec / 1e9,
+                                     peak_fraction=f / sec / 1e9 / PEAK_GFLOPS,
+                                     workspace_bytes=ws))
                 if progress is not None:
                     progress(rows[-len(passes):])
+            for p in passes:            # the reference at its best, per problem and pass
+                both = [r for r in rows if r["pass"] == p and r["C_in"] == c
+                        and r["H"] == size and r["algorithm"].startswith("torch_")]
+                if both:
+                    best = min(both, key=lambda r: r["seconds"])
+                    rows.append({**best, "algorithm": "torch",
+                                 "format": best["algorithm"][len("torch_"):]})
     return rows
+
+
+#: Float32 peak of the course machine: 2 cores x 2 AVX2 FMA units x 8 lanes x 2 flops x about
+#: 3 GHz = 192 GFLOP/s.  A rough ceiling for the "fraction of peak" columns, not a measurement.
+PEAK_GFLOPS = 190.0
 
 
 def torch_available() -> bool:
@@ -261,14 +340,17 @@ def environment() -> dict:
 
 
 def format_rows(rows) -> str:
-    """A fixed-width table of :func:`benchmark_conv` rows."""
-    head = (f"{'algorithm':<14}{'N':>4}{'HxW':>9}{'C':>6}{'pass':>18}{'ms':>10}"
-            f"{'GFLOP/s':>10}{'workspace':>12}")
+    """A fixed-width table of :func:`benchmark_conv` rows (``torch`` is the faster format)."""
+    head = (f"{'algorithm':<21}{'N':>4}{'HxW':>9}{'C':>6}{'pass':>18}{'ms':>10}"
+            f"{'GFLOP/s':>10}{'% peak':>8}{'workspace':>12}")
     lines = [head, "-" * len(head)]
     for r in rows:
         ws = "-" if r["workspace_bytes"] is None else f"{r['workspace_bytes'] / 2**20:.1f} MiB"
-        lines.append(f"{r['algorithm']:<14}{r['N']:>4}{r['H']:>5}x{r['W']:<3}{r['C_in']:>6}"
-                     f"{r['pass']:>18}{r['seconds'] * 1e3:>10.2f}{r['gflops']:>10.1f}{ws:>12}")
+        name = r["algorithm"] + (f" ({r['format']})" if r["algorithm"] == "torch" else "")
+        peak = r.get("peak_fraction", r["gflops"] / PEAK_GFLOPS) * 100
+        lines.append(f"{name:<21}{r['N']:>4}{r['H']:>5}x{r['W']:<3}{r['C_in']:>6}"
+                     f"{r['pass']:>18}{r['seconds'] * 1e3:>10.2f}{r['gflops']:>10.1f}"
+                     f"{peak:>7.0f}%{ws:>12}")
     return "\n".join(lines)
 
 

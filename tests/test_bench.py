@@ -47,8 +47,46 @@ def test_torch_rows_when_available():
     rows = bench.benchmark_conv(sizes=(8,), channels=(2,), batch=1, repeats=1,
                                 algorithms=("im2col",), include_torch=True,
                                 passes=("forward",))
-    assert [r["algorithm"] for r in rows] == ["im2col", "torch"]
-    assert rows[1]["workspace_bytes"] is None
+    assert [r["algorithm"] for r in rows] == ["im2col", "torch_nchw", "torch_channels_last",
+                                              "torch"]
+    assert all(r["workspace_bytes"] is None for r in rows[1:])
+    # "torch" is the faster of the two formats, measured in the same run.
+    best = min(rows[1:3], key=lambda r: r["seconds"])
+    assert rows[3]["seconds"] == best["seconds"]
+    assert rows[3]["format"] == best["algorithm"][len("torch_"):]
+
+
+def test_torch_formats_compute_the_same_convolution():
+    pytest.importorskip("torch", reason="PyTorch is optional")
+    x, w, b = bench.make_conv_problem(2, 9, 7, 3, 4)
+    outs = []
+    for fmt in bench.TORCH_FORMATS:
+        fwd, fwd_bwd = bench.torch_conv_callables(x, w, b, memory_format=fmt)
+        y = fwd().numpy()
+        dx, dw, db = (g.numpy() for g in fwd_bwd())
+        outs.append((y, dx, dw, db))
+    lk = bench.labkit_conv_callables("im2col", x, w, b)[0]()
+    np.testing.assert_allclose(outs[0][0].transpose(0, 2, 3, 1), lk, rtol=1e-4, atol=1e-5)
+    for a, c in zip(*outs):
+        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="torch_conv_callables: unknown memory_format"):
+        bench.torch_conv_callables(x, w, b, memory_format="nhwc")
+
+
+def test_paired_runs_rotate_and_ratio_takes_the_best_reference():
+    calls = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
+    times = bench.paired_runs(fns, runs=3, repeats=1, warmup=0)
+    assert calls == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
+    assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3, "c": 3}
+    fake = {"t1": [2.0, 4.0, 6.0], "t2": [3.0, 1.0, 9.0], "lk": [1.0, 1.0, 2.0]}
+    r = bench.paired_ratio(fake, ("t1", "t2"), "lk")
+    assert r["runs"] == [2.0, 1.0, 3.0] and r["median"] == 2.0
+    assert (r["min"], r["max"], r["n"]) == (1.0, 3.0, 3)
+    with pytest.raises(ValueError, match="paired_runs"):
+        bench.paired_runs({}, runs=3)
+    with pytest.raises(ValueError, match="spread: no values"):
+        bench.spread([])
 
 
 def test_main_bench_json_last_line(capsys):
