@@ -6,17 +6,19 @@ Prints, from one process, the ratios
 * ``torch_time / labkit_time`` for forward+backward with 32 (and 64) channels,
 * ``im2col_time / winograd_time`` for labkit's forward with 64 channels,
 
-each as the median of ``--runs`` paired runs (default 7), with every run's value.  In a run the
-two sides of a ratio are timed back to back (median of ``--repeats`` calls each, after warm-up),
-and the side that goes first alternates from run to run, so that a slow moment of a shared
-machine or a thread pool still spinning from the previous call hits both sides alike.
+each as the median of ``--runs`` paired runs (default 7) with its [min, max] spread.  In a run
+the contenders of a ratio are timed back to back (median of ``--repeats`` calls each, after
+warm-up; ``labkit.bench.paired_runs``), in an order that rotates from run to run, so that a
+slow moment of a shared machine or a thread pool still spinning from the previous call hits
+all sides alike.  The PyTorch side of each run is the faster of NCHW and channels_last.
 
 What is timed:
 
 * labkit: the ``Conv2D`` layer (``algorithm="auto"``) on NHWC float32 arrays: ``forward(x)``,
   and ``forward(x)`` + ``backward(dy)`` (which computes dx, dw and db).
-* PyTorch: ``torch.nn.functional.conv2d`` on NCHW tensors (its native layout), forward under
-  ``no_grad``, and forward + ``backward(dy)`` with ``requires_grad`` on input, weight and bias.
+* PyTorch: ``torch.nn.functional.conv2d`` on NCHW tensors in both memory formats (contiguous
+  and channels_last), forward under ``no_grad``, and forward + ``backward(dy)`` with
+  ``requires_grad`` on input, weight and bias.
 
 No layout conversion is timed on either side.  This is a benchmark, not a test: run it by hand,
 ``python benchmarks/bench_conv.py`` (about a minute).
@@ -31,15 +33,22 @@ import sys
 
 import numpy as np
 
-from labkit.bench import labkit_conv_callables, make_conv_problem, median_time, torch_conv_callables
+from labkit.bench import (
+    TORCH_FORMATS,
+    labkit_conv_callables,
+    make_conv_problem,
+    paired_ratio,
+    paired_runs,
+    torch_conv_callables,
+)
 from labkit.ops.conv_select import choose_algorithm
 
-TARGETS = {  # figure -> (must reach, goal)
-    "forward 32ch torch/labkit": (0.7, 1.0),
-    "forward 64ch torch/labkit": (0.7, 1.0),
-    "fwd+bwd 32ch torch/labkit": (0.7, 1.0),
+TARGETS = {  # figure -> (must reach, goal): issue 13
+    "forward 32ch torch/labkit": (1.3, 2.0),
+    "forward 64ch torch/labkit": (1.3, 2.0),
+    "fwd+bwd 32ch torch/labkit": (1.3, 2.0),
     "fwd+bwd 64ch torch/labkit": (None, None),
-    "forward 64ch im2col/winograd": (1.5, 2.0),
+    "forward 64ch im2col/winograd": (2.0, None),
 }
 
 
@@ -88,22 +97,29 @@ def main(argv=None) -> int:
             torch.set_num_threads(args.threads)
     n, s = args.batch, args.size
     problems = {c: make_conv_problem(n, s, s, c, c, 3, "float32", seed=c) for c in (32, 64)}
-    pairs = {}   # figure -> (label_a, fn_a, label_b, fn_b): ratio = time_a / time_b
+    figures = {}   # figure -> (contenders {name: fn}, numerator names, denominator name)
+    best_torch = tuple(f"torch_{f}" for f in TORCH_FORMATS)
     for c in (32, 64):
         x, w, b = problems[c]
         lk_fwd, lk_fb = layer_callables(x, w, b)
         if torch is not None:
-            t_fwd, t_fb = torch_conv_callables(x, w, b)
-            pairs[f"forward {c}ch torch/labkit"] = ("torch", t_fwd, "labkit", lk_fwd)
-            pairs[f"fwd+bwd {c}ch torch/labkit"] = ("torch", t_fb, "labkit", lk_fb)
+            fwd = {f"torch_{f}": torch_conv_callables(x, w, b, memory_format=f)[0]
+                   for f in TORCH_FORMATS}
+            fb = {f"torch_{f}": torch_conv_callables(x, w, b, memory_format=f)[1]
+                  for f in TORCH_FORMATS}
+            figures[f"forward {c}ch torch/labkit"] = ({**fwd, "labkit": lk_fwd}, best_torch,
+                                                      "labkit")
+            figures[f"fwd+bwd {c}ch torch/labkit"] = ({**fb, "labkit": lk_fb}, best_torch,
+                                                      "labkit")
     x, w, b = problems[64]
-    im2col_fwd, _ = labkit_conv_callables("im2col", x, w, b)
-    wino_fwd, _ = labkit_conv_callables("winograd", x, w, b)
-    pairs["forward 64ch im2col/winograd"] = ("im2col", im2col_fwd, "winograd", wino_fwd)
+    figures["forward 64ch im2col/winograd"] = (
+        {"im2col": labkit_conv_callables("im2col", x, w, b)[0],
+         "winograd": labkit_conv_callables("winograd", x, w, b)[0]}, ("im2col",), "winograd")
 
     print(f"float32 3x3 'same' conv, batch {n}, {s}x{s}; labkit Conv2D(algorithm='auto') picks "
           f"{choose_algorithm((n, s, s, 64), (3, 3, 64, 64), (1, 1), ((1, 1), (1, 1)))!r}; "
-          f"{args.runs} paired runs x {args.repeats} calls")
+          f"{args.runs} paired runs x {args.repeats} calls; torch = the faster of "
+          f"{' and '.join(TORCH_FORMATS)} in each run")
     if torch is not None:
         print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), ", end="")
     import numba
@@ -111,33 +127,17 @@ def main(argv=None) -> int:
           f"threads), {os.cpu_count()} CPUs, load average before: "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
-    results = {name: [] for name in pairs}
-    times = {name: [] for name in pairs}
-    for run in range(args.runs):
-        for name, (la, fa, lb, fb) in pairs.items():
-            if run % 2 == 0:
-                ta = median_time(fa, args.repeats, warmup=2)
-                tb = median_time(fb, args.repeats, warmup=2)
-            else:
-                tb = median_time(fb, args.repeats, warmup=2)
-                ta = median_time(fa, args.repeats, warmup=2)
-            results[name].append(ta / tb)
-            times[name].append((la, ta, lb, tb))
-        print(f"run {run + 1}: " + "  ".join(f"{k.split(' ')[0]} {k.split(' ')[1]} "
-                                               f"{v[-1]:.2f}" for k, v in results.items()),
-              flush=True)
-
-    print(f"\n{'figure':<32}{'median':>8}  {'must':>5} {'goal':>5}   per-run ratios "
-          f"(median times ms)")
-    for name, ratios in results.items():
+    print(f"\n{'figure':<30}{'median':>7} {'[min, max]':>13} {'must':>5} {'goal':>5}  "
+          f"median ms of each contender")
+    for name, (fns, num, den) in figures.items():
+        times = paired_runs(fns, runs=args.runs, repeats=args.repeats, warmup=2)
+        r = paired_ratio(times, num, den)
         must, goal = TARGETS[name]
-        la, _, lb, _ = times[name][0]
-        ta = statistics.median(t[1] for t in times[name]) * 1e3
-        tb = statistics.median(t[3] for t in times[name]) * 1e3
-        mark = "" if must is None else ("  ok" if statistics.median(ratios) >= must else "  MISS")
-        print(f"{name:<32}{statistics.median(ratios):>8.2f}  "
-              f"{'' if must is None else must:>5} {'' if goal is None else goal:>5}   "
-              f"{' '.join(f'{r:.2f}' for r in ratios)}  ({la} {ta:.2f}, {lb} {tb:.2f}){mark}")
+        mark = "" if must is None else ("  ok" if r["median"] >= must else "  MISS")
+        ms = "  ".join(f"{k} {statistics.median(v) * 1e3:.2f}" for k, v in times.items())
+        print(f"{name:<30}{r['median']:>7.2f} [{r['min']:.2f}, {r['max']:.2f}] "
+              f"{'' if must is None else must:>5} {'' if goal is None else goal:>5}  {ms}{mark}",
+              flush=True)
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 
