@@ -47,7 +47,8 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 #: Fixed colour per algorithm so that every timing plot agrees.
 ALGORITHM_COLOURS = {"naive": PALETTE[3], "im2col": PALETTE[0], "winograd": PALETTE[2],
                      "winograd_f2x3": PALETTE[4], "winograd_f4x3": PALETTE[2],
-                     "torch": PALETTE[7]}
+                     "torch": PALETTE[7], "torch_nchw": PALETTE[7],
+                     "torch_channels_last": "#333333"}
 
 TITLE_SIZE = 12
 LABEL_SIZE = 11
