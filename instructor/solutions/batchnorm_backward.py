@@ -1,6 +1,3 @@
-import numpy as np
-
-
 def my_batchnorm_backward(dy, cache):
     """Returns ``(dx, dgamma, dbeta)`` for either mode."""
     mode, xhat, inv_std, gamma = cache
