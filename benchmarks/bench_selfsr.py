@@ -11,9 +11,14 @@ For each 1 mm volume (the MNI ICBM152 template and the procedural phantom):
    (:func:`labkit.selfsr.brain_psnr`: truth > 5 % of its maximum, 4 end slices excluded at
    each side along the slice axis).
 
+With ``--cli DIR`` step 2 is the command a user runs instead: the thick scan is written to
+``DIR/<volume>-1x1x4.nii.gz`` and ``labkit selfsr IN -o OUT --json`` runs in a subprocess (its
+JSON line is kept verbatim in the result, ``"cli"``); the output file is then read and scored.
+
 Usage::
 
     python benchmarks/bench_selfsr.py                 # both volumes, defaults
+    python benchmarks/bench_selfsr.py --cli /tmp/selfsr --volume mni152   # through the CLI
     python benchmarks/bench_selfsr.py --volume mni152 --steps 300 --arch subpixel
     python benchmarks/bench_selfsr.py --json          # one JSON object as the last line
 
@@ -41,7 +46,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -73,6 +81,36 @@ def run(name: str, factor: int = 4, axis: int = 2, progress: bool = False, **opt
             "goal_db": TARGETS.get(name, (None, None))[1]}
 
 
+def run_cli(name: str, folder, factor: int = 4, axis: int = 2) -> dict:
+    """The same figures through ``labkit selfsr --json`` on a NIfTI file (default settings)."""
+    import nibabel as nib
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fine, affine, _ = load_volume(name)
+    n = fine.shape[axis] // factor * factor
+    fine = np.take(fine, np.arange(n), axis=axis)
+    thick, thick_aff = simulate_thick_slices(fine, axis, factor, affine)
+    src, dst = folder / f"{name}-1x1x4.nii.gz", folder / f"{name}-selfsr.nii.gz"
+    nib.save(nib.Nifti1Image(thick.astype(np.float32), thick_aff), str(src))
+    cmd = [sys.executable, "-m", "labkit.cli", "selfsr", str(src), "-o", str(dst), "--json"]
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"labkit selfsr failed ({done.returncode}): {done.stderr.strip()}")
+    payload = json.loads(done.stdout.strip().splitlines()[-1])
+    out = np.asarray(nib.load(str(dst)).dataobj, dtype=np.float32)
+    cubic = interpolate_slices(thick, axis, factor)
+    p_cubic, p_sr = brain_psnr(cubic, fine, axis), brain_psnr(out, fine, axis)
+    return {"volume": name, "command": " ".join(["labkit", *cmd[3:]]), "cli": payload,
+            "psnr_cubic": round(p_cubic, 3), "psnr_selfsr": round(p_sr, 3),
+            "gain_db": round(p_sr - p_cubic, 3), "seconds": round(seconds, 1),
+            "train_seconds": payload.get("train_seconds"), "steps": payload.get("steps"),
+            "network": payload.get("network"), "target_db": TARGETS.get(name, (None,))[0],
+            "goal_db": TARGETS.get(name, (None, None))[1]}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--volume", choices=["mni152", "phantom", "both"], default="both")
@@ -84,6 +122,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=None)
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--cli", metavar="DIR", default=None,
+                    help="run `labkit selfsr --json` on NIfTI files written to DIR (defaults only)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     given = {"steps": args.steps, "arch": args.arch, "n_blocks": args.blocks,
@@ -91,8 +131,11 @@ def main(argv=None) -> int:
     options = {k: v for k, v in given.items() if v is not None}
     names = ["mni152", "phantom"] if args.volume == "both" else [args.volume]
     results = []
+    if args.cli is not None and options:
+        ap.error("--cli runs the command with its default settings; drop the other options")
     for name in names:
-        r = run(name, progress=args.progress, **options)
+        r = run_cli(name, args.cli) if args.cli is not None else run(
+            name, progress=args.progress, **options)
         results.append(r)
         print(f"{name:8s} cubic {r['psnr_cubic']:.2f} dB  selfsr {r['psnr_selfsr']:.2f} dB  "
               f"gain {r['gain_db']:+.2f} dB (target {r['target_db']:+.1f}, goal "
