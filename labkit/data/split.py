@@ -8,8 +8,8 @@ Definition (the contract every result in the course is quoted against)
 * test: ``z = 60..69`` and ``z = 100..109`` (20 slices);
 * never used for training: ``z = 57..72`` and ``z = 97..112`` (the test slices plus a 3-slice
   margin on each side, because neighbouring slices of a 1 mm template are nearly identical);
-* train: every other ``z`` in ``20..149`` (i.e. all remaining slices in that range: 130 - 32 =
-  98 slices).
+* train: all remaining ``z`` in ``20..149``, three consecutive runs ``20..56``, ``73..96`` and
+  ``113..149`` (130 - 32 = 98 slices).
 * scores: :func:`labkit.metrics.psnr` and :func:`labkit.metrics.ssim` with ``crop=scale`` and
   ``data_range=1``. When ``scale`` does not divide 196 x 232 (``scale = 3``) the HR slices are
   first cropped to a multiple of the scale with :func:`crop_to_multiple` (195 x 231), then

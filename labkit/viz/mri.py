@@ -269,7 +269,7 @@ def sr_comparison(hr, images, zoom=None, scores=None, error: bool = True,
             side.set_linewidth(1.5)
         if nrows == 3:
             if name in errors:
-                last_err = style.show_image(axes[2, col], errors[name], "|error|",
+                last_err = style.show_image(axes[2, col], errors[name], f"|error| {name}",
                                             cmap=style.CMAP_MAGNITUDE, vmin=0, vmax=error_vmax,
                                             label=f"{name}:error", colorbar=False)
             else:
