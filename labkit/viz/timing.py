@@ -117,8 +117,11 @@ def timing_bars(rows, logy: bool = True, where: dict | None = None,
         ax.set_ylabel("seconds (median)", fontsize=style.LABEL_SIZE)
         ax.set_title(p, fontsize=style.TITLE_SIZE)
         ax.grid(alpha=0.3, axis="y", which="both")
-        ax.legend(fontsize=style.ANNOTATION_SIZE)
         ax.set_label(f"bars:{p}")
+    # One legend below both panels: inside an axes it would hide the first group's bars.
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=min(len(algs), 6),
+               fontsize=style.ANNOTATION_SIZE, frameon=False)
     fig.suptitle(title, fontsize=style.TITLE_SIZE + 1)
     return fig
 
@@ -181,13 +184,21 @@ def timing_scaling(rows, x: str = "H", logx: bool = True, logy: bool = True,
                     label=f"∝ x^{reference_slope:g}")
         if logx:
             ax.set_xscale("log")
+            # Ticks at the measured sizes, as plain numbers (log-axis labels like 3x10^1
+            # collide at this width).
+            measured = sorted({xv for (pp, _, xv) in med if pp == p})
+            ax.set_xticks(measured, [f"{v:g}" for v in measured])
+            ax.minorticks_off()
         if logy:
             ax.set_yscale("log")
         ax.set_xlabel(X_AXES[x], fontsize=style.LABEL_SIZE)
         ax.set_ylabel("seconds (median)", fontsize=style.LABEL_SIZE)
         ax.set_title(p, fontsize=style.TITLE_SIZE)
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=style.ANNOTATION_SIZE)
         ax.set_label(f"scaling:{p}")
+    # One legend below both panels, where it hides no line.
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=min(len(names), 7),
+               fontsize=style.ANNOTATION_SIZE, frameon=False)
     fig.suptitle(title or f"Scaling with {X_AXES[x]}", fontsize=style.TITLE_SIZE + 1)
     return fig
