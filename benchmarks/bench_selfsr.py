@@ -36,7 +36,18 @@ MNI      28.03       30.27       +2.24 dB  2694 s wall, ~840 s of CPU (1 thread)
 phantom  24.51       28.47       +3.95 dB  2700 s wall, ~850 s of CPU (1 thread)
 =======  ==========  ==========  ========  ===================================
 
-The wall times are 3x the CPU times because the machine was shared; the CPU times (0.64 s
+Measured again on 2026-12-02 through the command (``--cli``), both volumes at once on the
+otherwise idle 2-core machine (one numba/BLAS thread each, so one core per run):
+
+=======  ==========  ==========  ========  ==========================================
+volume   cubic (dB)  selfsr (dB) gain      ``labkit selfsr`` wall time
+=======  ==========  ==========  ========  ==========================================
+MNI      28.03       30.27       +2.24 dB  642 s (585 s training, 1200 steps)
+phantom  24.51       28.47       +3.95 dB  641 s (591 s training, 1200 steps)
+=======  ==========  ==========  ========  ==========================================
+
+Same scores as the first measurement (the run is seeded).  In the first one the wall times
+were 3x the CPU times because the machine was shared; the CPU times (0.64 s
 per training step, 0.22 s per applied plane, single thread) put a run on an idle 2-core
 machine at about 14 minutes.  Architecture comparison at 400 steps on MNI (same load, run
 side by side): residual +1.39 dB (984 s training), subpixel +0.96 dB (511 s training).
