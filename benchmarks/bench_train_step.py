@@ -1,21 +1,26 @@
-"""Training-step speed of labkit against PyTorch, in one process, and labkit's peak memory.
+"""Training step and inference of EDSR(2, 8, 32) in labkit against PyTorch at its best.
 
-The step is the one of the issue's target table: ``edsr(2, 8, 32)`` (EDSR-baseline shape, one
-channel), batch 16, LR patches 48 x 48 (HR 96 x 96), L1 loss, Adam.  A PyTorch module of the
-identical shape is built here (weights copied from the labkit network, NHWC -> NCHW).
+What it measures (issue 13's table), all in one process with paired runs
+(:func:`labkit.modelbench.benchmark_network`: labkit, torch NCHW and torch channels_last timed
+back to back in rotating order, ``--runs`` runs, each the median of ``--repeats`` calls after
+warm-up; the ratio is torch's faster format over labkit, per run, then median and spread):
 
-Procedure
----------
-1. labkit alone (torch not yet imported): ``--warmup`` steps (numba compilation, algorithm
-   selection), then ``--steps`` timed steps.  The peak resident memory of the process at that
-   point (``resource.getrusage``) is labkit's training peak.
-2. torch imported, ``torch.set_num_threads`` = the CPUs numba uses, then ``--steps`` *paired*
-   steps: one torch step, one labkit step, so that both see the same machine load; the ratio
-   ``t_torch / t_labkit`` of each pair is recorded and the median reported (> 1: labkit faster).
+* the training step: batch 16, LR patches 48 x 48 (HR 96 x 96), L1 loss, Adam;
+* inference on the MNI-SR test batch shape (8, 98, 116, 1);
+* GFLOP/s of each, direct-equivalent and as actually spent by labkit, and the fraction of the
+  machine's float32 peak (:data:`labkit.bench.PEAK_GFLOPS`);
+* where labkit's training step goes (:func:`labkit.modelbench.profile_train_step`);
+* the peak memory of the training step, labkit against each torch format, each measured in a
+  fresh child process (growth of the peak resident set over the state after setup, so the
+  libraries' own footprint is not counted against either).
+
+``--load`` repeats the timings while one core is kept busy by another process (a Python busy
+loop, :func:`labkit.bench.cpu_load`), as on a shared machine.
 
 Usage::
 
-    python benchmarks/bench_train_step.py [--steps 7] [--warmup 2] [--json]
+    python benchmarks/bench_train_step.py [--runs 7] [--repeats 3] [--load] [--json]
+    python benchmarks/bench_train_step.py --memory-child labkit     # internal
 """
 
 from __future__ import annotations
@@ -23,136 +28,148 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
+import subprocess
 import sys
-import time
 
 import numpy as np
 
-from labkit.losses import L1Loss
+from labkit.bench import cpu_load, environment
+from labkit.modelbench import (
+    benchmark_network,
+    format_profile,
+    labkit_train_step,
+    profile_train_step,
+    torch_train_step,
+)
 from labkit.models import edsr
-from labkit.optimizers import Adam
+
+TRAIN_SHAPE = (16, 48, 48, 1)
+INFERENCE_SHAPE = (8, 98, 116, 1)
+
+
+def problem(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.random(TRAIN_SHAPE, dtype=np.float32)
+    y = rng.random((TRAIN_SHAPE[0], 2 * TRAIN_SHAPE[1], 2 * TRAIN_SHAPE[2], 1), dtype=np.float32)
+    xi = rng.random(INFERENCE_SHAPE, dtype=np.float32)
+    return x, y, xi
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def labkit_step(net, loss, opt, x, y) -> float:
-    t = time.perf_counter()
-    out = net.forward(x, training=True)
-    loss.forward(out, y)
-    net.backward(loss.backward())
-    net.update(opt)
-    return time.perf_counter() - t
+def current_rss_mb() -> float:
+    """Resident set size now (Linux ``/proc/self/statm``), in MiB."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2 ** 20
 
 
-def torch_edsr(net, scale, n_blocks, n_filters):
-    """A PyTorch EDSR-baseline of the same shape as the labkit ``net``, with its weights."""
-    import torch
-    from torch import nn
+def memory_child(contender: str, steps: int = 3) -> dict:
+    """Peak-RSS growth of training steps of one contender, in this (fresh) process.
 
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c1 = nn.Conv2d(n_filters, n_filters, 3, padding=1)
-            self.c2 = nn.Conv2d(n_filters, n_filters, 3, padding=1)
+    A warm-up step on a one-image batch of the same patch size first loads and compiles
+    everything (numba kernels, oneDNN primitives) with the same algorithms as the real batch but
+    a 16x smaller high-water mark; the resident size after it is the baseline, and the peak of
+    the following full-batch steps minus that baseline is the step's own memory.
+    """
+    x, y, _ = problem()
 
-        def forward(self, x):
-            return self.c2(torch.relu(self.c1(x))) + x
+    def make(xb, yb):
+        net = edsr(2, 8, 32, seed=0)
+        if contender == "labkit":
+            return labkit_train_step(net, xb, yb)
+        return torch_train_step(net, xb, yb, contender[len("torch_"):], threads=None)
 
-    class EDSR(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.head = nn.Conv2d(1, n_filters, 3, padding=1)
-            self.body = nn.Sequential(*[Block() for _ in range(n_blocks)],
-                                      nn.Conv2d(n_filters, n_filters, 3, padding=1))
-            up = []
-            for r in {2: [2], 3: [3], 4: [2, 2]}[scale]:
-                up += [nn.Conv2d(n_filters, n_filters * r * r, 3, padding=1), nn.PixelShuffle(r)]
-            self.up = nn.Sequential(*up)
-            self.tail = nn.Conv2d(n_filters, 1, 3, padding=1)
+    make(x[:1], y[:1])()
+    import gc
+    gc.collect()
+    step = make(x, y)
+    base = current_rss_mb()
+    for _ in range(steps):
+        step()
+    return {"contender": contender, "rss_baseline_mb": base, "peak_rss_mb": peak_rss_mb(),
+            "step_growth_mb": peak_rss_mb() - base}
 
-        def forward(self, x):
-            h = self.head(x)
-            return self.tail(self.up(self.body(h) + h))
 
-    model = EDSR()
-    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
-    params = [layer.params for layer in net.layers if "w" in layer.params]
-    with torch.no_grad():
-        for conv, p in zip(convs, params, strict=True):
-            conv.weight.copy_(torch.from_numpy(p["w"].transpose(3, 2, 0, 1).copy()))
-            conv.bias.copy_(torch.from_numpy(p["b"]))
-    return model
+def measure_memory() -> dict:
+    out = {}
+    for contender in ("labkit", "torch_nchw", "torch_channels_last"):
+        proc = subprocess.run([sys.executable, __file__, "--memory-child", contender],
+                              capture_output=True, text=True, timeout=600, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"memory child {contender} failed: {proc.stderr[-2000:]}")
+        out[contender] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+def describe(name: str, r: dict) -> str:
+    s = r["seconds"]
+    lines = [f"{name}: input {tuple(r['input_shape'])}, {r['threads']} threads, "
+             f"{len(r['runs']['labkit'])} paired runs"]
+    for k, v in s.items():
+        g = r["gflops"][k]
+        extra = (f", actual {g['actual']:.1f} GFLOP/s ({g['peak_fraction']['actual']:.0%} of peak)"
+                 if "actual" in g else "")
+        lines.append(f"  {k:<20} median {v['median'] * 1e3:8.1f} ms  [{v['min'] * 1e3:.1f}, "
+                     f"{v['max'] * 1e3:.1f}]  direct-equivalent {g['direct']:.1f} GFLOP/s "
+                     f"({g['peak_fraction']['direct']:.0%} of peak){extra}")
+    if "ratio" in r:
+        q = r["ratio"]
+        lines.append(f"  torch at its best / labkit: median {q['median']:.2f}  "
+                     f"[{q['min']:.2f}, {q['max']:.2f}]  (faster torch format: "
+                     f"{r['faster_format']}, wins {r['format_wins']})")
+        for k, v in r["ratio_by_format"].items():
+            lines.append(f"    {k} / labkit: median {v['median']:.2f} "
+                         f"[{v['min']:.2f}, {v['max']:.2f}]")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--steps", type=int, default=7, help="timed (paired) steps, >= 5")
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr-size", type=int, default=48)
-    ap.add_argument("--algorithm", default="auto")
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--runs", type=int, default=7, help="paired runs (>= 7 for the issue)")
+    ap.add_argument("--repeats", type=int, default=3, help="calls per contender per run")
+    ap.add_argument("--load", action="store_true", help="also measure with one core kept busy")
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory children")
+    ap.add_argument("--json", action="store_true", help="print one JSON object last")
+    ap.add_argument("--memory-child", choices=("labkit", "torch_nchw", "torch_channels_last"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.memory_child:
+        print(json.dumps(memory_child(args.memory_child)))
+        return 0
+    if args.runs < 1 or args.repeats < 1:
+        raise SystemExit("bench_train_step: --runs and --repeats must be >= 1")
 
-    import numba
-
-    rng = np.random.default_rng(0)
-    x = rng.random((args.batch, args.lr_size, args.lr_size, 1), dtype=np.float32)
-    y = rng.random((args.batch, 2 * args.lr_size, 2 * args.lr_size, 1), dtype=np.float32)
-    net = edsr(2, 8, 32, seed=0, algorithm=args.algorithm)
-    loss, opt = L1Loss(), Adam(lr=1e-4)
-    rss_start = peak_rss_mb()
-
-    # Phase 1: labkit alone.
-    for _ in range(args.warmup):
-        labkit_step(net, loss, opt, x, y)
-    alone = [labkit_step(net, loss, opt, x, y) for _ in range(args.steps)]
-    rss_labkit = peak_rss_mb()
-
-    # Phase 2: paired with torch.
-    import torch
-
-    torch.set_num_threads(numba.get_num_threads())
-    model = torch_edsr(net, 2, 8, 32)
-    topt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    tx = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
-    ty = torch.from_numpy(y.transpose(0, 3, 1, 2).copy())
-
-    def torch_step():
-        t = time.perf_counter()
-        topt.zero_grad(set_to_none=True)
-        out = model(tx)
-        torch.nn.functional.l1_loss(out, ty).backward()
-        topt.step()
-        return time.perf_counter() - t
-
-    for _ in range(args.warmup):
-        torch_step()
-    t_torch, t_labkit = [], []
-    for _ in range(args.steps):
-        t_torch.append(torch_step())
-        t_labkit.append(labkit_step(net, loss, opt, x, y))
-    ratios = [a / b for a, b in zip(t_torch, t_labkit)]
-    result = {
-        "model": "edsr(2, 8, 32)", "batch": args.batch, "lr_patch": args.lr_size,
-        "threads": numba.get_num_threads(), "algorithm": args.algorithm,
-        "labkit_alone_s": statistics.median(alone),
-        "labkit_s": statistics.median(t_labkit), "torch_s": statistics.median(t_torch),
-        "ratio_torch_over_labkit": statistics.median(ratios),
-        "ratios": ratios,
-        "peak_rss_labkit_mb": rss_labkit, "rss_before_training_mb": rss_start,
-        "peak_rss_total_mb": peak_rss_mb(),
-    }
-    print(f"labkit step {result['labkit_s']:.3f} s (alone {result['labkit_alone_s']:.3f} s), "
-          f"torch step {result['torch_s']:.3f} s, median ratio torch/labkit "
-          f"{result['ratio_torch_over_labkit']:.2f} over {args.steps} paired steps, "
-          f"{result['threads']} threads")
-    print(f"peak RSS: labkit training {rss_labkit:.0f} MiB, process incl. torch "
-          f"{result['peak_rss_total_mb']:.0f} MiB")
+    x, y, xi = problem()
+    result = {"environment": environment()}
+    net = edsr(2, 8, 32, seed=0)
+    result["train_step"] = benchmark_network(net, x, y, "train_step", runs=args.runs,
+                                             repeats=args.repeats)
+    print(describe("EDSR(2, 8, 32) training step", result["train_step"]))
+    result["inference"] = benchmark_network(edsr(2, 8, 32, seed=0), xi, task="inference",
+                                            runs=args.runs, repeats=args.repeats)
+    print(describe("EDSR(2, 8, 32) inference", result["inference"]))
+    prof = profile_train_step(edsr(2, 8, 32, seed=0), x, y, steps=5)
+    result["profile"] = prof
+    print("\nwhere labkit's training step goes:")
+    print(format_profile(prof))
+    if args.load:
+        with cpu_load(1):
+            result["train_step_loaded"] = benchmark_network(
+                edsr(2, 8, 32, seed=0), x, y, "train_step", runs=args.runs, repeats=args.repeats)
+            result["inference_loaded"] = benchmark_network(
+                edsr(2, 8, 32, seed=0), xi, task="inference", runs=args.runs,
+                repeats=args.repeats)
+        print("\nwith one core kept busy by another process:")
+        print(describe("training step (loaded)", result["train_step_loaded"]))
+        print(describe("inference (loaded)", result["inference_loaded"]))
+    if not args.no_memory:
+        mem = measure_memory()
+        result["memory"] = mem
+        print("\npeak memory of the training step (growth over the state after setup):")
+        for k, v in mem.items():
+            print(f"  {k:<20} {v['step_growth_mb']:7.0f} MiB  (peak RSS {v['peak_rss_mb']:.0f} MiB)")
     if args.json:
         print(json.dumps(result))
     return 0

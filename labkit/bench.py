@@ -80,6 +80,37 @@ def workspace_bytes(algorithm, x_shape, w_shape, stride=(1, 1), pads=((1, 1), (1
     raise ValueError(f"workspace_bytes: unknown algorithm {algorithm!r}")
 
 
+class cpu_load:
+    """Context manager: keep ``processes`` cores busy with other processes (Python busy loops)
+    while the block runs, as a shared machine would.  The children are killed on exit.
+
+    >>> with cpu_load(1):          # doctest: +SKIP
+    ...     times = paired_runs(fns)
+    """
+
+    def __init__(self, processes: int = 1):
+        if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
+            raise ValueError(f"cpu_load: processes must be an int >= 1, got {processes!r}")
+        self.processes = processes
+        self._children = []
+
+    def __enter__(self):
+        import subprocess
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+        self._children = [subprocess.Popen([sys.executable, "-c", "while True: pass"], env=env)
+                          for _ in range(self.processes)]
+        time.sleep(0.2)                 # let the loops start before anything is timed
+        return self
+
+    def __exit__(self, *exc):
+        for child in self._children:
+            child.kill()
+        for child in self._children:
+            child.wait()
+        self._children = []
+        return False
+
+
 def median_time(fn, repeats: int, warmup: int = 1) -> float:
     """Median wall time of ``repeats`` calls of ``fn()`` after ``warmup`` untimed calls."""
     for _ in range(warmup):

@@ -55,6 +55,8 @@ _TRAIN_OPTIONS = [
     ("--degradation", str, "bicubic, kspace, gaussian, or mix (one of them per patch, with "
                            "noise and a random intensity scale)"),
     ("--noise-fraction", float, "share of patches that get noise when --noise-snr is given"),
+    ("--synthetic", float, "share of patches cut from synthetic-contrast copies of the slices "
+                           "(sharp piecewise-constant tissue, labkit.data.synth)"),
     ("--data", str, "mni152 (the MNI-SR split), phantom, a NIfTI file, or a folder of them "
                     "(split by file)"),
     ("--normalize", str, "max or percentile (robust: 99.5th foreground percentile -> 1)"),

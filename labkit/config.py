@@ -56,6 +56,7 @@ DEFAULT_CONFIG = {
     "noise_snr": "auto",      # [lo, hi]: Rician noise SNR range | None; auto: mix -> 10..60
     "noise_fraction": 0.5,    # share of patches that get noise when noise_snr is a range
     "intensity_scale": "auto",  # [lo, hi] random intensity factor; auto: mix -> 0.5..2, else 1
+    "synthetic": 0.0,         # share of patches from synthetic-contrast copies (labkit.data.synth)
     "data": "mni152",         # mni152 (MNI-SR) | phantom | a NIfTI file | a folder of them
     "normalize": "max",       # max | percentile (labkit.data.normalize_volume), not mni152
     "steps": 1000,            # total optimisation steps
@@ -107,7 +108,7 @@ def check_setting(key: str, value, owner: str = "make_config"):
         return check_float(value, key, owner, min=0.0)
     if key == "gamma":
         return check_float(value, key, owner, min=0.0, max=1.0, min_open=True)
-    if key in ("min_foreground", "noise_fraction"):
+    if key in ("min_foreground", "noise_fraction", "synthetic"):
         return check_float(value, key, owner, min=0.0, max=1.0)
     if key in ("noise_snr", "intensity_scale"):
         if value == "auto" or (key == "noise_snr" and value is None):

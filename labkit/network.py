@@ -88,8 +88,16 @@ class Network:
 
     # -- passes ----------------------------------------------------------------------------
     def forward(self, x, training: bool = True):
-        """Run every layer; keeps each layer's cache for :meth:`backward`."""
-        return self.layer_outputs(x, training=training)[-1]
+        """Run every layer; keeps each layer's cache for :meth:`backward`.
+
+        Unlike :meth:`layer_outputs` it holds on to an intermediate output only while a later
+        shortcut still needs it (the layers' caches keep what the backward pass needs), so a
+        training step's peak memory is not raised by feature maps nobody reads again.
+        """
+        x = check_array(x, f"Network {self.name!r}", finite=True)
+        last = self._run(x, training, keep_caches=True)
+        self._last_training = training
+        return last
 
     __call__ = forward
 
@@ -97,10 +105,13 @@ class Network:
         """Back-propagate ``dy`` (gradient of the loss w.r.t. the output); returns ``dx``.
 
         Every layer's ``grads`` are overwritten.  Gradients of outputs that feed more than one
-        layer (a shortcut's source) are summed.
+        layer (a shortcut's source) are summed.  Each layer's cache is released as soon as its
+        gradient is computed (the peak memory of a step is then the forward's), so a second
+        backward needs a new forward.
         """
         if self._last_training is None:
-            raise ValueError(f"Network {self.name!r}: backward called before forward")
+            raise ValueError(f"Network {self.name!r}: backward called before forward (or "
+                             f"twice after one forward)")
         n = len(self.layers)
         douts: list = [None] * (n + 1)
         douts[n] = dy
@@ -116,9 +127,11 @@ class Network:
                 g = np.zeros(layer._out_shape, dtype=dy.dtype)
             add(p, layer.backward(g))
             douts[p + 1] = None                     # free memory as soon as it is consumed
+            layer.cache = None                      # and the layer's saved activations
             src = self._sources[p]
             if src is not None:
                 add(src + 1, layer.d_other)
+        self._last_training = None                  # the caches are gone
         return douts[0]
 
     def update(self, optimizer) -> None:
@@ -149,20 +162,32 @@ class Network:
         self._last_training = training
         return outs[1:]
 
-    def _forward_free(self, x):
-        # Keep only the outputs a later shortcut still needs, and drop layer caches at once.
-        needed = {s for s in self._sources if s is not None}
-        outs = {-1: x}
+    def _run(self, x, training: bool, keep_caches: bool):
+        """Forward pass keeping only the outputs a later shortcut still needs (dropped after its
+        last reader); without ``keep_caches`` every layer's cache is dropped at once."""
+        last_use = {}
+        for p, src in enumerate(self._sources):
+            if src is not None:
+                last_use[src] = p
+        outs = {-1: x} if -1 in last_use else {}
         last = x
         for p, layer in enumerate(self.layers):
             src = self._sources[p]
             if src is None:
-                last = layer.forward(last, training=False)
+                last = layer.forward(last, training=training)
             else:
-                last = layer.forward(last, training=False, other=outs[src])
-            layer.cache = None
-            if p in needed:
+                last = layer.forward(last, training=training, other=outs[src])
+                if last_use[src] == p:
+                    del outs[src]
+            if not keep_caches:
+                layer.cache = None
+            if p in last_use:
                 outs[p] = last
+        return last
+
+    def _forward_free(self, x):
+        # Inference: keep only the outputs a later shortcut still needs, drop caches at once.
+        last = self._run(x, training=False, keep_caches=False)
         self._last_training = None
         return last
 

@@ -117,7 +117,8 @@ def build_sampler(config: dict, train_hr: np.ndarray):
                         degradation=config["degradation"], augment=config["augment"],
                         seed=config["seed"], min_foreground=config["min_foreground"],
                         noise_snr=config["noise_snr"], noise_fraction=config["noise_fraction"],
-                        intensity_scale=tuple(config["intensity_scale"]))
+                        intensity_scale=tuple(config["intensity_scale"]),
+                        synthetic=config.get("synthetic", 0.0))
 
 
 def validation_pairs(val_hr: np.ndarray, config: dict):

@@ -197,7 +197,38 @@ def test_blind_sampler_is_seeded_and_resumes(slices):
     ({"noise_fraction": True}, "noise_fraction must be a number"),
     ({"intensity_scale": (1, float("inf"))}, "intensity_scale must be a finite number"),
     ({"intensity_scale": (0, 1)}, "intensity_scale must be > 0"),
+    ({"synthetic": 1.5}, "synthetic must be <= 1"),
+    ({"synthetic": "half"}, "synthetic must be a number"),
 ])
 def test_bad_blind_arguments(slices, kwargs, match):
     with pytest.raises(ValueError, match="PatchSampler: " + match):
         PatchSampler(slices, 2, 32, 2, **kwargs)
+
+
+def test_synthetic_patches_come_from_sharp_copies_at_the_same_place(slices):
+    """With synthetic=f about a fraction f of the patches are cut from the piecewise-constant
+    copy of their slice, at the same place; the rest are the plain patches, bit for bit."""
+    from labkit.data.synth import synthetic_contrast
+    plain = PatchSampler(slices, 2, 32, 400, augment=False, seed=4)
+    mixed = PatchSampler(slices, 2, 32, 400, augment=False, seed=4, synthetic=0.3)
+    assert mixed.hr.shape[0] == 2 * slices.shape[0]
+    np.testing.assert_array_equal(mixed.hr[len(slices):], synthetic_contrast(
+        mixed.hr[:len(slices)], seed=4))
+    k, i, j = PatchSampler(slices, 2, 32, 400, augment=False, seed=4)._positions()
+    _, hr0 = plain.sample()
+    _, hr1 = mixed.sample()
+    same = np.all(hr0 == hr1, axis=(1, 2, 3))
+    assert 0.2 < 1 - same.mean() < 0.4                        # about 30 % replaced
+    # a replaced patch has few distinct grey levels away from its (blurred) boundaries
+    synth = mixed.hr[len(slices):]
+    crop = synth[k[~same][0], 2 * i[~same][0]:2 * i[~same][0] + 32,
+                 2 * j[~same][0]:2 * j[~same][0] + 32]
+    np.testing.assert_array_equal(hr1[~same][0, ..., 0], crop)
+
+
+def test_synthetic_off_keeps_the_random_stream(slices):
+    a = PatchSampler(slices, 2, 32, 4, seed=5)
+    b = PatchSampler(slices, 2, 32, 4, seed=5, synthetic=0.0)
+    for _ in range(2):
+        for u, v in zip(a.sample(), b.sample()):
+            np.testing.assert_array_equal(u, v)

@@ -23,10 +23,14 @@ sampler can instead draw, per patch:
   (as :func:`~labkit.data.degrade.degrade` defines SNR for an image);
 * ``intensity_scale=(lo, hi)``: a factor ``c`` drawn log-uniformly in ``[lo, hi]`` that multiplies
   both the LR and the HR patch, so the network cannot lean on the intensity range of the training
-  volume (an image whose maximum is 0.5 instead of 1 is then not out of distribution).
+  volume (an image whose maximum is 0.5 instead of 1 is then not out of distribution);
+* ``synthetic=f``: with probability ``f`` a patch comes from a synthetic-contrast copy of its
+  slice (:func:`~labkit.data.synth.synthetic_contrast`: the slice's geometry with piecewise-
+  constant random intensities and sharp boundaries, which the blurred template lacks and under
+  k-space truncation ring).
 
-With the defaults (one degradation, no noise, scale 1) none of these draws happens, so runs of
-earlier versions resume exactly.
+With the defaults (one degradation, no noise, scale 1, no synthetic copies) none of these draws
+happens, so runs of earlier versions resume exactly.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from labkit._validate import (
     check_seed,
 )
 from labkit.data.degrade import DEGRADATIONS, crop_to_multiple, degrade, foreground_mean, rician
+from labkit.data.synth import synthetic_contrast
 from labkit.metrics import brain_mask
 
 __all__ = ["SAMPLER_DEGRADATIONS", "PatchSampler"]
@@ -84,6 +89,9 @@ class PatchSampler:
         Probability that a patch gets noise when ``noise_snr`` is given.
     intensity_scale : (float, float)
         Range of the random intensity factor; ``(1, 1)`` (default): none.
+    synthetic : float in [0, 1]
+        Probability that a patch is cut from the synthetic-contrast copy of its slice (one copy
+        per slice, made once with this sampler's seed); 0 (default): none.
 
     Attributes
     ----------
@@ -91,7 +99,8 @@ class PatchSampler:
         The precomputed LR images; for ``"mix"`` shape ``(3, N, H/s, W/s)``, one stack per
         degradation in :data:`~labkit.data.degrade.DEGRADATIONS` order.
     hr : ndarray, shape (N, H, W), float32
-        The (cropped) HR images.
+        The (cropped) HR images; with ``synthetic > 0`` shape ``(2N, H, W)``, the synthetic
+        copies after the originals.
     rng : numpy.random.Generator
 
     Examples
@@ -104,7 +113,8 @@ class PatchSampler:
     def __init__(self, hr_slices, scale: int, patch: int, batch: int,
                  degradation: str = "bicubic", augment: bool = True, seed: int = 0,
                  min_foreground: float = 0.0, max_redraws: int = 20,
-                 noise_snr=None, noise_fraction: float = 0.5, intensity_scale=(1.0, 1.0)):
+                 noise_snr=None, noise_fraction: float = 0.5, intensity_scale=(1.0, 1.0),
+                 synthetic: float = 0.0):
         owner = "PatchSampler"
         hr = check_array(hr_slices, owner, name="hr_slices", finite=True)
         if hr.ndim == 2:
@@ -122,6 +132,7 @@ class PatchSampler:
         noise_fraction = check_float(noise_fraction, "noise_fraction", owner, min=0.0, max=1.0)
         intensity_scale = check_range(intensity_scale, "intensity_scale", owner, min=0.0,
                                       min_open=True)
+        synthetic = check_float(synthetic, "synthetic", owner, min=0.0, max=1.0)
         augment = check_bool(augment, "augment", owner)
         seed = check_seed(seed, "seed", owner)
         min_foreground = check_float(min_foreground, "min_foreground", owner, min=0.0, max=1.0,
@@ -142,6 +153,10 @@ class PatchSampler:
         self.noise_snr = noise_snr
         self.noise_fraction = float(noise_fraction)
         self.intensity_scale = intensity_scale
+        self.synthetic = float(synthetic)
+        self._n_real = hr.shape[0]
+        if self.synthetic > 0:
+            hr = np.concatenate([hr, synthetic_contrast(hr, seed=seed)])
         self.hr = np.ascontiguousarray(hr)
         methods = DEGRADATIONS if degradation == "mix" else (degradation,)
         lrs = [np.ascontiguousarray(degrade(self.hr, self.scale, method=m), dtype=np.float32)
@@ -154,7 +169,7 @@ class PatchSampler:
         self.rng = np.random.default_rng(seed)
         if self.min_foreground > 0:
             # Summed-area table of the foreground mask: any patch's count in O(1).
-            fg = brain_mask(self.hr).astype(np.int64)
+            fg = brain_mask(self.hr[: self._n_real]).astype(np.int64)
             self._fg_table = np.pad(fg.cumsum(1).cumsum(2), ((0, 0), (1, 0), (1, 0)))
 
     # -------------------------------------------------------------- state for exact resume
@@ -172,8 +187,8 @@ class PatchSampler:
     # -------------------------------------------------------------- sampling
     def _draw_positions(self, n: int):
         """Slice index and LR top-left corner of ``n`` patches."""
-        n_img, h, w = self._lr_stack.shape[1:]
-        k = self.rng.integers(0, n_img, size=n)
+        h, w = self._lr_stack.shape[2:]
+        k = self.rng.integers(0, self._n_real, size=n)
         i = self.rng.integers(0, h - self.lr_patch + 1, size=n)
         j = self.rng.integers(0, w - self.lr_patch + 1, size=n)
         return k, i, j
@@ -215,6 +230,8 @@ class PatchSampler:
         """One batch: ``lr`` of shape ``(B, p/s, p/s, 1)`` and ``hr`` ``(B, p, p, 1)``, float32."""
         k, i, j = self._positions()
         n = self.batch
+        if self.synthetic > 0:        # same place in the slice's synthetic copy
+            k = k + self._n_real * (self.rng.random(n) < self.synthetic)
         if self.augment:
             transpose, flip_r, flip_c = (self.rng.integers(0, 2, size=(3, n)) == 1)
         else:
@@ -251,6 +268,8 @@ class PatchSampler:
             extra += f", noise_snr={self.noise_snr}, noise_fraction={self.noise_fraction}"
         if self.intensity_scale != (1.0, 1.0):
             extra += f", intensity_scale={self.intensity_scale}"
+        if self.synthetic > 0:
+            extra += f", synthetic={self.synthetic}"
         return (f"PatchSampler(images={self.hr.shape}, scale={self.scale}, patch={self.patch}, "
                 f"batch={self.batch}, degradation={self.degradation!r}, augment={self.augment}"
                 f"{extra})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from labkit._validate import check_choice, check_float
 from labkit.layers.base import Layer
-from labkit.ops.activations import ACTIVATIONS
+from labkit.ops.activations import ACTIVATIONS, VJPS
 
 _KEYWORDS = {"leaky": {"alpha": 0.1}, "elu": {"alpha": 1.0}}
 
@@ -28,6 +28,7 @@ class Activation(Layer):
         self.kw = {**allowed, **{k: check_float(v, k, f"Activation({name!r})")
                                      for k, v in kw.items()}}
         self.f, self.df = ACTIVATIONS[name]
+        self.vjp = VJPS.get(name)
 
     def get_config(self):
         return dict(name=self.name, **self.kw)
@@ -39,10 +40,14 @@ class Activation(Layer):
     def forward(self, x, training=True):
         x = self._input(x, None)
         y = self.f(x, **self.kw)
-        self.cache = (x, y)
+        # A fused VJP needs only y (relu: y > 0 exactly where x > 0), so x is not kept alive:
+        # in a residual block that is one feature map per activation less to hold.
+        self.cache = (None if self.vjp is not None else x, y)
         return self._remember_output(y)
 
     def backward(self, dy):
         dy = self._check_dy(dy)
         x, y = self.cache
+        if self.vjp is not None:                 # dy * f'(x) in one pass, read off y
+            return self.vjp(y, dy)
         return self.df(x, y, **self.kw) * dy

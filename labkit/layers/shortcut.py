@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.layers.base import MergeLayer
+from labkit.ops.elementwise import add
 
 
 class Shortcut(MergeLayer):
@@ -32,12 +33,16 @@ class Shortcut(MergeLayer):
             raise ValueError(f"{self!r}: previous output {x.shape} and output of layer "
                              f"{self.index} {other.shape} must have the same shape")
         self.cache = True
+        if self.alpha == 1.0 and self.beta == 1.0:     # the plain residual: one pass, no copies
+            return self._remember_output(add(x, other))
         return self._remember_output(self.alpha * x + self.beta * other)
 
     def backward(self, dy):
         dy = self._check_dy(dy)
-        self.d_other = self.beta * dy
-        return self.alpha * dy
+        # With unit weights both inputs receive dy itself (layers never write into a gradient
+        # they are given; the network sums gradients out of place).
+        self.d_other = dy if self.beta == 1.0 else self.beta * dy
+        return dy if self.alpha == 1.0 else self.alpha * dy
 
 
 class Route(MergeLayer):

@@ -586,3 +586,93 @@ def avgpool_backward_numba(dy, counts, kh, kw, sh, sw, pt, pl, dx):
                     g = dy[n, i, j]
                     for cc in range(c):
                         dst[cc] += g[cc] / cnt
+
+
+# ============================================================================ pixel shuffle
+
+
+@njit(parallel=True, cache=True)
+def pixel_shuffle_numba(x, r, torch_order, out):
+    """Depth to space into ``out`` ``(N, H r, W r, C)``: ``out[n, h r + i, w r + j, c] =
+    x[n, h, w, q]`` with ``q = c r^2 + i r + j`` ("torch") or ``(i r + j) C + c`` ("tf").
+    Parallel over output rows; each writes one contiguous row of ``out``."""
+    n_, h, w, _ = x.shape
+    c = out.shape[3]
+    rows = h * r
+    for row in prange(n_ * rows):
+        n = row // rows
+        oh = row % rows
+        src_h = oh // r
+        i = oh % r
+        for q in range(w):
+            src = x[n, src_h, q]
+            for j in range(r):
+                dst = out[n, oh, q * r + j]
+                if torch_order:
+                    base = i * r + j
+                    for cc in range(c):
+                        dst[cc] = src[cc * r * r + base]
+                else:
+                    base = (i * r + j) * c
+                    for cc in range(c):
+                        dst[cc] = src[base + cc]
+
+
+@njit(parallel=True, cache=True)
+def pixel_unshuffle_numba(y, r, torch_order, out):
+    """Space to depth into ``out`` ``(N, H, W, C r^2)``, the inverse permutation of
+    :func:`pixel_shuffle_numba`.  Parallel over output rows."""
+    n_, h, w, _ = out.shape
+    c = y.shape[3]
+    for row in prange(n_ * h):
+        n = row // h
+        p = row % h
+        for q in range(w):
+            dst = out[n, p, q]
+            for i in range(r):
+                for j in range(r):
+                    src = y[n, p * r + i, q * r + j]
+                    if torch_order:
+                        base = i * r + j
+                        for cc in range(c):
+                            dst[cc * r * r + base] = src[cc]
+                    else:
+                        base = (i * r + j) * c
+                        for cc in range(c):
+                            dst[base + cc] = src[cc]
+
+
+# ============================================================================ element-wise
+
+# Parallel over blocks of a flat array: on a 2-core machine numpy's single-threaded
+# element-wise loops leave a core idle between the (threaded) convolutions.
+_BLOCK = 1 << 14
+
+
+@njit(parallel=True, cache=True)
+def relu_numba(x, out):
+    """``out = max(x, 0)`` for flat ``x``, ``out`` of the same length (NaN stays NaN, as with
+    ``np.maximum``)."""
+    n = x.size
+    for blk in prange((n + _BLOCK - 1) // _BLOCK):
+        for i in range(blk * _BLOCK, min(n, (blk + 1) * _BLOCK)):
+            v = x[i]
+            out[i] = 0 if v <= 0 else v
+
+
+@njit(parallel=True, cache=True)
+def relu_backward_numba(x, dy, out):
+    """``out = dy * [x > 0]`` for flat arrays (the kink at 0 gets 0, as in PyTorch)."""
+    n = x.size
+    for blk in prange((n + _BLOCK - 1) // _BLOCK):
+        for i in range(blk * _BLOCK, min(n, (blk + 1) * _BLOCK)):
+            out[i] = dy[i] if x[i] > 0 else 0
+
+
+@njit(parallel=True, cache=True)
+def add_numba(a, b, out):
+    """``out = a + b`` for flat arrays of one length."""
+    n = a.size
+    for blk in prange((n + _BLOCK - 1) // _BLOCK):
+        for i in range(blk * _BLOCK, min(n, (blk + 1) * _BLOCK)):
+            out[i] = a[i] + b[i]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from labkit._validate import check_array
+from labkit.ops.elementwise import use_numba
 
 
 def _float(x, owner):
@@ -31,10 +32,32 @@ def d_linear(x, y):
     return np.ones_like(x)
 
 
-def relu(x):
-    """:math:`f(x) = \\max(0, x)`."""
+def relu(x, backend: str = "auto"):
+    """:math:`f(x) = \\max(0, x)`.  ``backend``: "numpy", "numba" (parallel, same result) or
+    "auto" (numba for arrays of at least :data:`NUMBA_MIN_SIZE` values)."""
     x = _float(x, "relu")
-    return np.maximum(x, 0)
+    if not use_numba(backend, "relu", x):
+        return np.maximum(x, 0)
+    from labkit.ops._numba_kernels import relu_numba
+    x = np.ascontiguousarray(x)
+    out = np.empty_like(x)
+    relu_numba(x.reshape(-1), out.reshape(-1))
+    return out
+
+
+def relu_backward(x, dy, backend: str = "auto"):
+    """Vector-Jacobian product of :func:`relu`: ``dx = dy * [x > 0]`` in one pass (no
+    derivative array is formed).  ``x`` may equally be the output ``y = relu(x)``: ``y > 0``
+    exactly where ``x > 0`` (NaN included: neither passes a gradient)."""
+    x = _float(x, "relu_backward")
+    dy = np.asarray(dy)
+    if not use_numba(backend, "relu_backward", x, dy):
+        return np.where(x > 0, dy, np.zeros((), np.result_type(x, dy)))
+    from labkit.ops._numba_kernels import relu_backward_numba
+    x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
+    out = np.empty_like(dy)
+    relu_backward_numba(x.reshape(-1), dy.reshape(-1), out.reshape(-1))
+    return out
 
 
 def d_relu(x, y):
@@ -102,6 +125,11 @@ def softplus(x):
 def d_softplus(x, y):
     return logistic(x)
 
+
+#: Fused vector-Jacobian products ``dx = vjp(y, dy)`` computed from the *output* ``y``, where
+#: one exists: the Activation layer uses them instead of forming ``f'(x)`` and multiplying, and
+#: then need not keep ``x``.
+VJPS = {"relu": relu_backward}
 
 ACTIVATIONS = {
     "linear": (linear, d_linear),
