@@ -27,8 +27,9 @@ import numpy as np
 
 from labkit.bench import PEAK_GFLOPS, TORCH_FORMATS, paired_ratio, paired_runs, spread
 
-__all__ = ["conv_flops_of", "labkit_train_step", "labkit_inference", "profile_train_step",
-           "format_profile", "torch_train_step", "torch_inference", "benchmark_network"]
+__all__ = ["benchmark_network", "conv_flops_of", "format_profile", "labkit_inference",
+           "labkit_train_step", "memory_bandwidth", "profile_train_step", "roofline_points",
+           "torch_inference", "torch_train_step"]
 
 
 def _conv_layers(net, input_shape):
@@ -319,3 +320,59 @@ def format_profile(profile: dict) -> str:
                      f"{profile[key] / step * 100:>7.1f}%")
     lines.append(f"{'step (wall)':<24}{'':>6}{step * 1e3:>12.1f}")
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- roofline
+
+def memory_bandwidth(mib: int = 256, repeats: int = 5) -> float:
+    """Copy bandwidth of this machine in GB/s (bytes read plus bytes written per second, median
+    of ``repeats`` copies of a ``mib`` MiB float32 array into a preallocated one): the slope of
+    the roofline's memory-bound side."""
+    from labkit.bench import median_time
+    src = np.ones(mib * 2 ** 18, dtype=np.float32)
+    dst = np.empty_like(src)
+    t = median_time(lambda: np.copyto(dst, src), repeats=repeats, warmup=1)
+    return 2 * src.nbytes / t / 1e9
+
+
+def roofline_points(net, input_shape, profile: dict) -> list[dict]:
+    """One roofline point per layer description of :func:`profile_train_step` (forward plus
+    backward of all layers of that kind, over one step).
+
+    ``flops`` are the flops actually spent (:func:`conv_flops_of`'s ``actual``; one operation
+    per element for element-wise layers, none for a permutation); ``bytes`` the compulsory
+    traffic, every array a pass reads or writes counted once at 4 bytes per value (a
+    convolution's forward reads ``x`` and writes ``y``, its backward reads ``dy`` and ``x`` and
+    writes ``dx``; the weights are negligible).  Real kernels move more (Winograd's transformed
+    tiles, im2col's column matrix), so a point's intensity ``flops / bytes`` is an upper bound
+    and its distance below the roof is partly that extra traffic.
+
+    Returns
+    -------
+    list of dict: ``layer``, ``flops``, ``bytes``, ``seconds``, ``intensity`` (flop/byte),
+    ``gflops`` (achieved, flops / seconds).
+    """
+    shapes = [tuple(input_shape)] + net.output_shapes(input_shape)
+    actual = {r["position"]: r["actual"] for r in conv_flops_of(net, input_shape)["layers"]}
+    acc: dict = {}
+    for row in profile["rows"]:
+        p = row["position"]
+        n_in, n_out = int(np.prod(shapes[p])), int(np.prod(shapes[p + 1]))
+        if p in actual:
+            flops, values = actual[p], (n_in + n_out) + (n_out + 2 * n_in)
+        elif row["layer"] == "PixelShuffle":
+            flops, values = 0, 2 * (n_in + n_out)
+        else:                                  # element-wise: one op per output value
+            extra = n_out if row["layer"] == "Shortcut" else 0      # the second input
+            flops, values = 2 * n_out, (n_in + n_out + extra) + (n_out + n_in)
+        a = acc.setdefault(row["layer"], {"layer": row["layer"], "flops": 0, "bytes": 0,
+                                          "seconds": 0.0})
+        a["flops"] += flops
+        a["bytes"] += 4 * values
+        a["seconds"] += row["total_s"]
+    out = []
+    for a in acc.values():
+        a["intensity"] = a["flops"] / a["bytes"]
+        a["gflops"] = a["flops"] / a["seconds"] / 1e9 if a["seconds"] > 0 else 0.0
+        out.append(a)
+    return sorted(out, key=lambda a: -a["seconds"])

@@ -589,17 +589,20 @@ def avgpool_backward_numba(dy, counts, kh, kw, sh, sw, pt, pl, dx):
 
 
 # ============================================================================ pixel shuffle
+# Serial ``nogil`` kernels over a range of output rows, run by labkit's worker threads
+# (:func:`labkit.ops.workers.run_ranges`) rather than numba's OpenMP pool, whose spinning
+# workers would slow the Winograd convolution that follows (see :mod:`labkit.ops.workers`).
 
 
-@njit(parallel=True, cache=True)
-def pixel_shuffle_numba(x, r, torch_order, out):
-    """Depth to space into ``out`` ``(N, H r, W r, C)``: ``out[n, h r + i, w r + j, c] =
-    x[n, h, w, q]`` with ``q = c r^2 + i r + j`` ("torch") or ``(i r + j) C + c`` ("tf").
-    Parallel over output rows; each writes one contiguous row of ``out``."""
-    n_, h, w, _ = x.shape
+@njit(nogil=True, cache=True)
+def pixel_shuffle_rows(x, r, torch_order, out, lo, hi):
+    """Depth to space, output rows ``[lo, hi)`` of ``out`` ``(N, H r, W r, C)`` (row index
+    ``n * H r + oh``): ``out[n, h r + i, w r + j, c] = x[n, h, w, q]`` with ``q = c r^2 + i r + j``
+    ("torch") or ``(i r + j) C + c`` ("tf")."""
+    _, h, w, _ = x.shape
     c = out.shape[3]
     rows = h * r
-    for row in prange(n_ * rows):
+    for row in range(lo, hi):
         n = row // rows
         oh = row % rows
         src_h = oh // r
@@ -618,13 +621,13 @@ def pixel_shuffle_numba(x, r, torch_order, out):
                         dst[cc] = src[base + cc]
 
 
-@njit(parallel=True, cache=True)
-def pixel_unshuffle_numba(y, r, torch_order, out):
-    """Space to depth into ``out`` ``(N, H, W, C r^2)``, the inverse permutation of
-    :func:`pixel_shuffle_numba`.  Parallel over output rows."""
-    n_, h, w, _ = out.shape
+@njit(nogil=True, cache=True)
+def pixel_unshuffle_rows(y, r, torch_order, out, lo, hi):
+    """Space to depth, output rows ``[lo, hi)`` of ``out`` ``(N, H, W, C r^2)`` (row index
+    ``n * H + p``), the inverse permutation of :func:`pixel_shuffle_rows`."""
+    h, w = out.shape[1], out.shape[2]
     c = y.shape[3]
-    for row in prange(n_ * h):
+    for row in range(lo, hi):
         n = row // h
         p = row % h
         for q in range(w):
@@ -643,36 +646,27 @@ def pixel_unshuffle_numba(y, r, torch_order, out):
 
 
 # ============================================================================ element-wise
-
-# Parallel over blocks of a flat array: on a 2-core machine numpy's single-threaded
-# element-wise loops leave a core idle between the (threaded) convolutions.
-_BLOCK = 1 << 14
+# Flat ranges ``[lo, hi)``, serial and ``nogil``, for the worker pool like the pixel shuffle.
 
 
-@njit(parallel=True, cache=True)
-def relu_numba(x, out):
-    """``out = max(x, 0)`` for flat ``x``, ``out`` of the same length (NaN stays NaN, as with
+@njit(nogil=True, cache=True)
+def relu_range(x, out, lo, hi):
+    """``out = max(x, 0)`` on ``[lo, hi)`` of flat arrays (NaN stays NaN, as with
     ``np.maximum``)."""
-    n = x.size
-    for blk in prange((n + _BLOCK - 1) // _BLOCK):
-        for i in range(blk * _BLOCK, min(n, (blk + 1) * _BLOCK)):
-            v = x[i]
-            out[i] = 0 if v <= 0 else v
+    for i in range(lo, hi):
+        v = x[i]
+        out[i] = 0 if v <= 0 else v
 
 
-@njit(parallel=True, cache=True)
-def relu_backward_numba(x, dy, out):
-    """``out = dy * [x > 0]`` for flat arrays (the kink at 0 gets 0, as in PyTorch)."""
-    n = x.size
-    for blk in prange((n + _BLOCK - 1) // _BLOCK):
-        for i in range(blk * _BLOCK, min(n, (blk + 1) * _BLOCK)):
-            out[i] = dy[i] if x[i] > 0 else 0
+@njit(nogil=True, cache=True)
+def relu_backward_range(x, dy, out, lo, hi):
+    """``out = dy * [x > 0]`` on ``[lo, hi)`` (the kink at 0 gets 0, as in PyTorch)."""
+    for i in range(lo, hi):
+        out[i] = dy[i] if x[i] > 0 else 0
 
 
-@njit(parallel=True, cache=True)
-def add_numba(a, b, out):
-    """``out = a + b`` for flat arrays of one length."""
-    n = a.size
-    for blk in prange((n + _BLOCK - 1) // _BLOCK):
-        for i in range(blk * _BLOCK, min(n, (blk + 1) * _BLOCK)):
-            out[i] = a[i] + b[i]
+@njit(nogil=True, cache=True)
+def add_range(a, b, out, lo, hi):
+    """``out = a + b`` on ``[lo, hi)`` of flat arrays."""
+    for i in range(lo, hi):
+        out[i] = a[i] + b[i]

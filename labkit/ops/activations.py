@@ -33,15 +33,17 @@ def d_linear(x, y):
 
 
 def relu(x, backend: str = "auto"):
-    """:math:`f(x) = \\max(0, x)`.  ``backend``: "numpy", "numba" (parallel, same result) or
-    "auto" (numba for arrays of at least :data:`NUMBA_MIN_SIZE` values)."""
+    """:math:`f(x) = \\max(0, x)`.  ``backend``: "numpy", "numba" (compiled, on labkit's worker
+    threads, same result) or "auto" (numba from
+    :data:`labkit.ops.elementwise.NUMBA_MIN_SIZE` values on)."""
     x = _float(x, "relu")
     if not use_numba(backend, "relu", x):
         return np.maximum(x, 0)
-    from labkit.ops._numba_kernels import relu_numba
+    from labkit.ops._numba_kernels import relu_range
+    from labkit.ops.workers import run_ranges
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
-    relu_numba(x.reshape(-1), out.reshape(-1))
+    run_ranges(relu_range, x.size, x.reshape(-1), out.reshape(-1))
     return out
 
 
@@ -53,10 +55,11 @@ def relu_backward(x, dy, backend: str = "auto"):
     dy = np.asarray(dy)
     if not use_numba(backend, "relu_backward", x, dy):
         return np.where(x > 0, dy, np.zeros((), np.result_type(x, dy)))
-    from labkit.ops._numba_kernels import relu_backward_numba
+    from labkit.ops._numba_kernels import relu_backward_range
+    from labkit.ops.workers import run_ranges
     x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
     out = np.empty_like(dy)
-    relu_backward_numba(x.reshape(-1), dy.reshape(-1), out.reshape(-1))
+    run_ranges(relu_backward_range, x.size, x.reshape(-1), dy.reshape(-1), out.reshape(-1))
     return out
 
 

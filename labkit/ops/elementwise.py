@@ -1,9 +1,11 @@
 """Element-wise operations on large arrays, in parallel when it pays.
 
 ``add(a, b)`` is ``a + b``.  For float arrays of one shape and dtype with at least
-:data:`NUMBA_MIN_SIZE` values it runs the parallel numba kernel
-(:func:`labkit.ops._numba_kernels.add_numba`, same result bit for bit: one addition per element);
-otherwise numpy's ``+`` with its broadcasting and type promotion.
+:data:`NUMBA_MIN_SIZE` values it runs a compiled kernel on labkit's worker threads
+(:func:`labkit.ops._numba_kernels.add_range` via :func:`labkit.ops.workers.run_ranges`; the
+same result bit for bit: one addition per element); otherwise numpy's ``+`` with its
+broadcasting and type promotion.  (Not numba's ``prange``: its OpenMP workers spin after each
+call and slow the convolution that follows, see :mod:`labkit.ops.workers`.)
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ def add(a, b, backend: str = "auto") -> np.ndarray:
     a, b = np.asarray(a), np.asarray(b)
     if not use_numba(backend, "add", a, b):
         return a + b
-    from labkit.ops._numba_kernels import add_numba
+    from labkit.ops._numba_kernels import add_range
+    from labkit.ops.workers import run_ranges
     a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
     out = np.empty_like(a)
-    add_numba(a.reshape(-1), b.reshape(-1), out.reshape(-1))
+    run_ranges(add_range, a.size, a.reshape(-1), b.reshape(-1), out.reshape(-1))
     return out

@@ -12,9 +12,9 @@ Both are pure permutations, so the backward pass is the inverse permutation
 (:func:`pixel_unshuffle`).
 
 ``backend="numpy"`` is the readable reshape-and-transpose; ``"numba"`` (the default) does the
-same permutation in one parallel pass (:mod:`labkit.ops._numba_kernels`): numpy copies a 6-D
-transposed view element by element on one core, which in an EDSR training step took as long as
-one convolution.
+same permutation in one pass on labkit's worker threads (:mod:`labkit.ops.workers`): numpy
+copies a 6-D transposed view element by element on one core, which in an EDSR training step's
+backward took as long as a convolution.
 """
 
 from __future__ import annotations
@@ -46,9 +46,11 @@ def pixel_shuffle(x: np.ndarray, scale: int, order: str = "torch",
                          f"of scale^2 = {r * r}")
     c = cr2 // (r * r)
     if backend == "numba":
-        from labkit.ops._numba_kernels import pixel_shuffle_numba
+        from labkit.ops._numba_kernels import pixel_shuffle_rows
+        from labkit.ops.workers import run_ranges
         out = np.empty((n, h * r, w * r, c), dtype=x.dtype)
-        pixel_shuffle_numba(np.ascontiguousarray(x), r, order == "torch", out)
+        run_ranges(pixel_shuffle_rows, n * h * r, np.ascontiguousarray(x), r, order == "torch",
+                   out, grain=max(1, (1 << 15) // max(1, w * r * c)))
         return out
     if order == "torch":
         t = x.reshape(n, h, w, c, r, r).transpose(0, 1, 4, 2, 5, 3)   # n, h, i, w, j, c
@@ -68,9 +70,11 @@ def pixel_unshuffle(y: np.ndarray, scale: int, order: str = "torch",
         raise ValueError(f"pixel_unshuffle: spatial size {hr}x{wr} of {y.shape} is not a "
                          f"multiple of scale {r}")
     if backend == "numba":
-        from labkit.ops._numba_kernels import pixel_unshuffle_numba
+        from labkit.ops._numba_kernels import pixel_unshuffle_rows
+        from labkit.ops.workers import run_ranges
         out = np.empty((n, hr // r, wr // r, c * r * r), dtype=y.dtype)
-        pixel_unshuffle_numba(np.ascontiguousarray(y), r, order == "torch", out)
+        run_ranges(pixel_unshuffle_rows, n * (hr // r), np.ascontiguousarray(y), r,
+                   order == "torch", out, grain=max(1, (1 << 15) // max(1, wr * c)))
         return out
     t = y.reshape(n, hr // r, r, wr // r, r, c)                        # n, h, i, w, j, c
     if order == "torch":

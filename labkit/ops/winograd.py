@@ -88,7 +88,6 @@ still far below what training with float32 weights notices.
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 from fractions import Fraction
 
@@ -96,6 +95,7 @@ import numpy as np
 
 from labkit._validate import check_array, check_choice, check_int
 from labkit.ops.geometry import Pads, check_conv_args
+from labkit.ops.workers import num_threads, run_parts, run_shared
 
 # ----------------------------------------------------------------------------- matrices
 
@@ -416,41 +416,10 @@ def output_transform(M, AT, bias, tiles, out_shape) -> np.ndarray:
 #: OpenBLAS runs a GEMM with ``M * N * K`` at most this on the calling thread (its
 #: ``GEMM_MULTITHREAD_THRESHOLD`` rule, 4 * 65536).
 GEMM_SINGLE_THREAD_MNK = 4 * 65536
-_POOL = None        # (process id, ThreadPoolExecutor): a forked child must not reuse the pool
-
-
-def _num_threads() -> int:
-    import numba
-    return max(1, int(numba.get_num_threads()))
-
-
-def _run_parts(fn, parts) -> list:
-    """Run ``fn(part)`` for every part, the first on this thread, the rest on the pool."""
-    global _POOL
-    if len(parts) == 1:
-        return [fn(parts[0])]
-    if _POOL is None or _POOL[0] != os.getpid() or _POOL[1]._max_workers < len(parts) - 1:
-        from concurrent.futures import ThreadPoolExecutor
-        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=len(parts) - 1,
-                                                 thread_name_prefix="labkit-winograd"))
-    futures = [_POOL[1].submit(fn, p) for p in parts[1:]]
-    results = [fn(parts[0])]
-    return results + [f.result() for f in futures]
-
-
-def _run_shared(fn, n_items: int, n_threads: int) -> None:
-    """Call ``fn(item)`` for ``item = 0 .. n_items - 1``, the items handed out one at a time to
-    ``n_threads`` threads (this one included): a thread that starts late or runs slow simply
-    takes fewer items.  Only for work whose result does not depend on which thread does it."""
-    counter = itertools.count()          # next() on it is atomic under the GIL
-
-    def worker(_):
-        for item in iter(counter.__next__, None):
-            if item >= n_items:
-                return
-            fn(item)
-
-    _run_parts(worker, list(range(max(1, min(n_threads, n_items)))))
+# The worker pool lives in labkit.ops.workers, shared with the other compiled kernels.
+_num_threads = num_threads
+_run_parts = run_parts
+_run_shared = run_shared
 
 
 def _plan(n_tiles: int, c_in: int, c_out: int):

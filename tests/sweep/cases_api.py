@@ -1161,8 +1161,9 @@ def data_cases():
         bad(f"{O}-intensity_scale-{tag}", O, D(O, imgs, 2, 8, 2, intensity_scale=v))
     for tag, v in NOT_FLOATS + [("neg", -0.1), ("big", 1.5)]:
         bad(f"{O}-noise_fraction-{tag}", O, D(O, imgs, 2, 8, 2, noise_fraction=v))
+        bad(f"{O}-synthetic-{tag}", O, D(O, imgs, 2, 8, 2, synthetic=v))
     good(f"{O}-mix", O, lambda: D(O, imgs, 2, 8, 2, degradation="mix", noise_snr=(10, 20),
-                                  intensity_scale=(0.5, 2))().sample()[0],
+                                  intensity_scale=(0.5, 2), synthetic=0.5)().sample()[0],
          lambda r: r.shape == (2, 4, 4, 1) and r.dtype == np.float32 and np.all(np.isfinite(r)))
 
 

@@ -500,6 +500,8 @@ BAD_TRAIN_OPTIONS = [
     ("noise-snr-text", ["--noise-snr", "low", "high"]),
     ("noise-fraction-big", ["--noise-fraction", "1.5"]),
     ("noise-fraction-neg", ["--noise-fraction", "-0.5"]),
+    ("synthetic-big", ["--synthetic", "1.5"]), ("synthetic-neg", ["--synthetic", "-0.1"]),
+    ("synthetic-text", ["--synthetic", "half"]),
     ("intensity-scale-zero", ["--intensity-scale", "0", "1"]),
     ("intensity-scale-reversed", ["--intensity-scale", "2", "0.5"]),
     ("normalize-unknown", ["--normalize", "zscore"]),
