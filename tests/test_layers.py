@@ -254,3 +254,28 @@ def test_dense_pure_functions_match_the_layer_and_numerical_gradients(rng):
     np.testing.assert_array_equal(ldx, pdx)
     np.testing.assert_array_equal(layer.grads["w"], pdw)
     np.testing.assert_array_equal(layer.grads["b"], pdb)
+
+
+def test_relu_vjp_and_plain_shortcut_match_the_definitions():
+    """The fused ReLU backward (read off the output) and the unit-weight Shortcut fast path
+    give exactly dy * f'(x) and dy, and the activation does not keep its input alive."""
+    from labkit.layers import Activation, Shortcut
+    from labkit.ops.activations import d_relu
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5, 4, 3))
+    x[0, 0, 0] = 0.0                                   # the kink
+    act = Activation("relu")
+    y = act(x)
+    assert act.cache[0] is None
+    dy = rng.standard_normal(y.shape)
+    np.testing.assert_array_equal(act.backward(dy), d_relu(x, y) * dy)
+    sc = Shortcut(-2)
+    other = rng.standard_normal(x.shape)
+    np.testing.assert_array_equal(sc.forward(x, other=other), x + other)
+    g = sc.backward(dy)
+    np.testing.assert_array_equal(g, dy)
+    np.testing.assert_array_equal(sc.d_other, dy)
+    weighted = Shortcut(-2, alpha=0.5, beta=2.0)
+    np.testing.assert_allclose(weighted.forward(x, other=other), 0.5 * x + 2.0 * other)
+    weighted.backward(dy)
+    np.testing.assert_allclose(weighted.d_other, 2.0 * dy)

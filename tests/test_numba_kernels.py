@@ -195,32 +195,3 @@ def test_pixel_shuffle_backend_is_checked():
         pixel_shuffle(np.zeros((1, 2, 2, 4)), 2, backend="cuda")
     with pytest.raises(ValueError, match="pixel_unshuffle: unknown backend"):
         pixel_unshuffle(np.zeros((1, 2, 2, 4)), 2, backend="cuda")
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(3, 5), (2, 9, 11, 3), (70000,)])
-def test_elementwise_numba_equals_numpy(dtype, shape):
-    from labkit.ops.activations import relu, relu_backward
-    from labkit.ops.elementwise import add
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal(shape).astype(dtype)
-    x.reshape(-1)[:3] = [0.0, -0.0, np.nan]          # the kink and a NaN
-    dy = rng.standard_normal(shape).astype(dtype)
-    b = rng.standard_normal(shape).astype(dtype)
-    np.testing.assert_array_equal(relu(x, backend="numba"), relu(x, backend="numpy"))
-    np.testing.assert_array_equal(relu_backward(x, dy, backend="numba"),
-                                  relu_backward(x, dy, backend="numpy"))
-    np.testing.assert_array_equal(add(x, b, backend="numba"), add(x, b, backend="numpy"))
-    assert np.isnan(relu(x, backend="numba").reshape(-1)[2])     # NaN propagates
-    # the fused VJP is dy * f'(x) (0 at the kink, as in PyTorch)
-    from labkit.ops.activations import d_relu
-    ok = ~np.isnan(x)
-    np.testing.assert_array_equal(relu_backward(x, dy)[ok], (d_relu(x, None) * dy)[ok])
-
-
-@pytest.mark.parametrize("fn,args", [("relu", 1), ("relu_backward", 2), ("add", 2)])
-def test_elementwise_backend_is_checked(fn, args):
-    from labkit.ops import activations, elementwise
-    f = getattr(activations, fn, None) or getattr(elementwise, fn)
-    with pytest.raises(ValueError, match=f"{fn}: unknown backend"):
-        f(*[np.zeros(3)] * args, backend="gpu")

@@ -643,30 +643,3 @@ def pixel_unshuffle_rows(y, r, torch_order, out, lo, hi):
                         base = (i * r + j) * c
                         for cc in range(c):
                             dst[base + cc] = src[cc]
-
-
-# ============================================================================ element-wise
-# Flat ranges ``[lo, hi)``, serial and ``nogil``, for the worker pool like the pixel shuffle.
-
-
-@njit(nogil=True, cache=True)
-def relu_range(x, out, lo, hi):
-    """``out = max(x, 0)`` on ``[lo, hi)`` of flat arrays (NaN stays NaN, as with
-    ``np.maximum``)."""
-    for i in range(lo, hi):
-        v = x[i]
-        out[i] = 0 if v <= 0 else v
-
-
-@njit(nogil=True, cache=True)
-def relu_backward_range(x, dy, out, lo, hi):
-    """``out = dy * [x > 0]`` on ``[lo, hi)`` (the kink at 0 gets 0, as in PyTorch)."""
-    for i in range(lo, hi):
-        out[i] = dy[i] if x[i] > 0 else 0
-
-
-@njit(nogil=True, cache=True)
-def add_range(a, b, out, lo, hi):
-    """``out = a + b`` on ``[lo, hi)`` of flat arrays."""
-    for i in range(lo, hi):
-        out[i] = a[i] + b[i]

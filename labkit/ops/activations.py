@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from labkit._validate import check_array
-from labkit.ops.elementwise import use_numba
 
 
 def _float(x, owner):
@@ -32,35 +31,18 @@ def d_linear(x, y):
     return np.ones_like(x)
 
 
-def relu(x, backend: str = "auto"):
-    """:math:`f(x) = \\max(0, x)`.  ``backend``: "numpy", "numba" (compiled, on labkit's worker
-    threads, same result) or "auto" (numba from
-    :data:`labkit.ops.elementwise.NUMBA_MIN_SIZE` values on)."""
+def relu(x):
+    """:math:`f(x) = \\max(0, x)`."""
     x = _float(x, "relu")
-    if not use_numba(backend, "relu", x):
-        return np.maximum(x, 0)
-    from labkit.ops._numba_kernels import relu_range
-    from labkit.ops.workers import run_ranges
-    x = np.ascontiguousarray(x)
-    out = np.empty_like(x)
-    run_ranges(relu_range, x.size, x.reshape(-1), out.reshape(-1))
-    return out
+    return np.maximum(x, 0)
 
 
-def relu_backward(x, dy, backend: str = "auto"):
-    """Vector-Jacobian product of :func:`relu`: ``dx = dy * [x > 0]`` in one pass (no
-    derivative array is formed).  ``x`` may equally be the output ``y = relu(x)``: ``y > 0``
-    exactly where ``x > 0`` (NaN included: neither passes a gradient)."""
+def relu_backward(x, dy):
+    """Vector-Jacobian product of :func:`relu`: ``dx = dy * [x > 0]`` (the kink at 0 gets 0, as
+    in PyTorch).  ``x`` may equally be the output ``y = relu(x)``: ``y > 0`` exactly where
+    ``x > 0``, so a layer need not keep its input alive for the backward pass."""
     x = _float(x, "relu_backward")
-    dy = np.asarray(dy)
-    if not use_numba(backend, "relu_backward", x, dy):
-        return np.where(x > 0, dy, np.zeros((), np.result_type(x, dy)))
-    from labkit.ops._numba_kernels import relu_backward_range
-    from labkit.ops.workers import run_ranges
-    x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
-    out = np.empty_like(dy)
-    run_ranges(relu_backward_range, x.size, x.reshape(-1), dy.reshape(-1), out.reshape(-1))
-    return out
+    return np.multiply(dy, x > 0)
 
 
 def d_relu(x, y):

@@ -7,8 +7,9 @@ kernels on its own Python worker threads, as many as numba is set to use
 (``numba.get_num_threads()``, i.e. ``NUMBA_NUM_THREADS``): a kernel compiled with
 ``nogil=True`` works on one part of the output per thread.  Idle workers block on a queue, they
 do not spin, so the pool costs nothing between calls.  The Winograd engine
-(:mod:`labkit.ops.winograd`), the pixel shuffle and the element-wise operations
-(:mod:`labkit.ops.elementwise`) all use it.
+(:mod:`labkit.ops.winograd`) and the pixel shuffle (:mod:`labkit.ops.pixel_shuffle`) use it.
+(Element-wise operations stay in numpy: one pass of a single core already moves data as fast
+as the memory delivers it, measured on the course machine.)
 """
 
 from __future__ import annotations
