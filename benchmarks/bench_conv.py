@@ -34,11 +34,16 @@ import sys
 import numpy as np
 
 from labkit.bench import (
+    PEAK_GFLOPS,
     TORCH_FORMATS,
+    conv_flops,
+    cpu_load,
     labkit_conv_callables,
     make_conv_problem,
     paired_ratio,
     paired_runs,
+    spent_flops,
+    spread,
     torch_conv_callables,
 )
 from labkit.ops.conv_select import choose_algorithm
@@ -80,6 +85,9 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=None,
                    help="threads for both sides (torch.set_num_threads and numba's); default: "
                         "each library's own default")
+    p.add_argument("--load", action="store_true",
+                   help="measure again while another process keeps one core busy")
+    p.add_argument("--json", action="store_true", help="print one JSON object last")
     args = p.parse_args(argv)
     if args.runs < 1 or args.repeats < 1:
         p.error("--runs and --repeats must be >= 1")
@@ -127,18 +135,49 @@ def main(argv=None) -> int:
           f"threads), {os.cpu_count()} CPUs, load average before: "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
-    print(f"\n{'figure':<30}{'median':>7} {'[min, max]':>13} {'must':>5} {'goal':>5}  "
-          f"median ms of each contender")
-    for name, (fns, num, den) in figures.items():
-        times = paired_runs(fns, runs=args.runs, repeats=args.repeats, warmup=2)
-        r = paired_ratio(times, num, den)
-        must, goal = TARGETS[name]
-        mark = "" if must is None else ("  ok" if r["median"] >= must else "  MISS")
-        ms = "  ".join(f"{k} {statistics.median(v) * 1e3:.2f}" for k, v in times.items())
-        print(f"{name:<30}{r['median']:>7.2f} [{r['min']:.2f}, {r['max']:.2f}] "
-              f"{'' if must is None else must:>5} {'' if goal is None else goal:>5}  {ms}{mark}",
-              flush=True)
+    def flops_of(name):
+        """(direct-equivalent, spent by labkit's auto choice) flops of a figure's call."""
+        c = int(name.split()[1][:-2])
+        passes = 3 if name.startswith("fwd+bwd") else 1
+        algo = choose_algorithm((n, s, s, c), (3, 3, c, c), (1, 1), ((1, 1), (1, 1)))
+        return (conv_flops(n, s, s, c, c, 3, 3) * passes,
+                spent_flops(algo, n, s, s, c, c) * passes)
+
+    def measure(label):
+        print(f"\n{label}\n{'figure':<30}{'median':>7} {'[min, max]':>13} {'must':>5} "
+              f"{'goal':>5}  median ms (direct-equivalent GFLOP/s, % of {PEAK_GFLOPS:.0f})")
+        out = {}
+        for name, (fns, num, den) in figures.items():
+            times = paired_runs(fns, runs=args.runs, repeats=args.repeats, warmup=2)
+            r = paired_ratio(times, num, den)
+            must, goal = TARGETS[name]
+            mark = "" if must is None else ("  ok" if r["median"] >= must else "  MISS")
+            direct, spent = flops_of(name)
+            parts = []
+            for k, v in times.items():
+                med = statistics.median(v)
+                parts.append(f"{k} {med * 1e3:.2f} ({direct / med / 1e9:.0f}, "
+                             f"{direct / med / 1e9 / PEAK_GFLOPS:.0%})")
+            lab = statistics.median(times[den]) if den == "labkit" else None
+            extra = ("" if lab is None else
+                     f"; labkit spends {spent / lab / 1e9:.0f} GFLOP/s "
+                     f"({spent / lab / 1e9 / PEAK_GFLOPS:.0%} of peak)")
+            print(f"{name:<30}{r['median']:>7.2f} [{r['min']:.2f}, {r['max']:.2f}] "
+                  f"{'' if must is None else must:>5} {'' if goal is None else goal:>5}  "
+                  f"{'  '.join(parts)}{extra}{mark}", flush=True)
+            out[name] = {"ratio": r, "seconds": {k: spread(v) for k, v in times.items()},
+                         "direct_flops": direct, "labkit_spent_flops": spent,
+                         "target": must, "goal": goal}
+        return out
+
+    result = {"quiet": measure("quiet machine")}
+    if args.load:
+        with cpu_load(1):
+            result["loaded"] = measure("one core kept busy by another process")
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    if args.json:
+        import json
+        print(json.dumps(result))
     return 0
 
 

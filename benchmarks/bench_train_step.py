@@ -17,6 +17,20 @@ warm-up; the ratio is torch's faster format over labkit, per run, then median an
 ``--load`` repeats the timings while one core is kept busy by another process (a Python busy
 loop, :func:`labkit.bench.cpu_load`), as on a shared machine.
 
+Measured 2026-12-02 (``--runs 7 --repeats 3 --load``; 2 threads each; the shared 2-core machine
+was slower than earlier that day, torch's step 0.72 s against 0.40 s alone in the morning):
+
+==========================  =========  ===========  =============  =========================
+figure                      labkit     torch NCHW   torch ch_last  torch best / labkit
+==========================  =========  ===========  =============  =========================
+training step               578 ms     717 ms       716 ms         1.24 [0.68, 1.32]
+inference (8, 98, 116, 1)   405 ms     485 ms       474 ms         1.07 [0.81, 1.29]
+training step, 1 core busy  807 ms     1548 ms      1481 ms        1.95 [1.40, 2.34]
+inference, 1 core busy      479 ms     821 ms       876 ms         1.68 [1.44, 1.90]
+==========================  =========  ===========  =============  =========================
+
+Peak memory of the step (growth over the baseline): labkit 165 MiB, torch 212 / 217 MiB.
+
 Usage::
 
     python benchmarks/bench_train_step.py [--runs 7] [--repeats 3] [--load] [--json]
@@ -56,6 +70,13 @@ def problem(seed: int = 0):
 
 
 def peak_rss_mb() -> float:
+    """High-water mark of this process's resident set (``VmHWM``), in MiB.  Not ``ru_maxrss``:
+    Linux carries that over ``exec`` from the parent, so a child started by a large benchmark
+    process would report the parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -4,7 +4,7 @@ Three figures, on the shipped ``data/checkpoints/edsr-x2.npz`` and the MNI152 te
 (197 x 233 x 189, axial slices, ``--batch-size`` slices per forward pass):
 
 1. the command itself, end to end in a fresh process (start-up, imports, reading and writing
-   the NIfTI): ``labkit upscale MNI -o OUT --checkpoint ... --batch-size B``;
+   the NIfTI): ``labkit upscale MNI -o OUT --checkpoint ... --batch B``;
 2. in one process, paired runs (:func:`labkit.bench.paired_runs`): the network part of the
    command, :func:`labkit.sr.upscale_volume`, against the same network in PyTorch
    (:func:`labkit.interop.to_torch`, inference mode, same batches and threads) in NCHW and in
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "mni_x2.nii.gz"
         cmd = [sys.executable, "-m", "labkit", "upscale", str(mni152_path()), "-o", str(out),
-               "--checkpoint", str(CHECKPOINT), "--batch-size", str(args.batch_size)]
+               "--checkpoint", str(CHECKPOINT), "--batch", str(args.batch_size)]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=3600)
         result["command_s"] = time.perf_counter() - t0

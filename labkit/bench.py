@@ -48,6 +48,24 @@ def conv_flops(n, ho, wo, c_in, c_out, kh, kw) -> int:
     return 2 * n * ho * wo * c_in * c_out * kh * kw
 
 
+def spent_flops(algorithm: str, n, ho, wo, c_in, c_out, kh=3, kw=3) -> int:
+    """Flops one pass of the convolution actually spends with ``algorithm``: the direct count
+    for ``naive`` and ``im2col`` (whose GEMM does the direct sum), and for Winograd ``F(m, 3)``
+    its GEMMs, ``2 a^2 T C_in C_out`` over ``T`` tiles of ``a x a`` (``a = m + 2``), plus the
+    additions of its input and output transforms (:func:`labkit.ops.winograd.transform_additions`;
+    the filter transform, once per call, is left out)."""
+    if not algorithm.startswith("winograd"):
+        return conv_flops(n, ho, wo, c_in, c_out, kh, kw)
+    from labkit.ops import winograd
+    variant = "f2x3" if algorithm.endswith("f2x3") else "f4x3"
+    m = winograd.VARIANTS[variant][0]
+    a = m + 2
+    tiles = n * -(-ho // m) * -(-wo // m)
+    adds = winograd.transform_additions(variant)
+    return (2 * a * a * tiles * c_in * c_out
+            + tiles * (adds["data_2d"] * c_in + adds["output_2d"] * c_out))
+
+
 def workspace_bytes(algorithm, x_shape, w_shape, stride=(1, 1), pads=((1, 1), (1, 1)),
                     itemsize=4) -> int:
     """Extra memory an algorithm allocates besides ``x``, ``w`` and ``y`` (forward pass).

@@ -50,8 +50,7 @@ def conv_flops_of(net, input_shape, training: bool = True) -> dict:
         actual}`` per Conv2D; a training step (``training=True``) counts forward, input
         gradient and weight gradient.
     """
-    from labkit.bench import conv_flops
-    from labkit.ops import winograd
+    from labkit.bench import conv_flops, spent_flops
     passes = 3 if training else 1
     layers = []
     for p, layer, x_shape, y_shape in _conv_layers(net, input_shape):
@@ -60,17 +59,7 @@ def conv_flops_of(net, input_shape, training: bool = True) -> dict:
         kh, kw = layer.weight.shape[:2]
         direct = conv_flops(n, ho, wo, c_in, c_out, kh, kw) * passes
         algo = layer.algorithm_for(x_shape, layer.pads_for((h, w)), np.float32)
-        if algo.startswith("winograd"):
-            variant = "f2x3" if algo.endswith("f2x3") else "f4x3"
-            m = winograd.VARIANTS[variant][0]
-            a = m + 2
-            tiles = n * -(-ho // m) * -(-wo // m)
-            adds = winograd.transform_additions(variant)
-            one = (2 * a * a * tiles * c_in * c_out
-                   + tiles * (adds["data_2d"] * c_in + adds["output_2d"] * c_out))
-            actual = one * passes
-        else:
-            actual = direct
+        actual = spent_flops(algo, n, ho, wo, c_in, c_out, kh, kw) * passes
         layers.append({"position": p, "algorithm": algo, "direct": int(direct),
                        "actual": int(actual)})
     return {"direct": sum(r["direct"] for r in layers), "actual": sum(r["actual"] for r in layers),

@@ -131,3 +131,23 @@ def test_problem_sets_are_defined_once():
     assert defaults["sizes"].default == full["sizes"]
     assert defaults["channels"].default == full["channels"]
     assert defaults["batch"].default == full["batch"]
+
+
+def test_spent_flops_counts_what_each_algorithm_does():
+    from labkit.bench import conv_flops, spent_flops
+    direct = conv_flops(2, 8, 8, 16, 16, 3, 3)
+    assert spent_flops("im2col", 2, 8, 8, 16, 16) == direct
+    assert spent_flops("naive", 2, 8, 8, 16, 16) == direct
+    # F(4x4): 2 x 4 tiles of 6x6 per image, 36 products per tile and channel pair, + transforms
+    f4 = spent_flops("winograd", 2, 8, 8, 16, 16)
+    gemm = 2 * 36 * (2 * 2 * 2) * 16 * 16
+    assert gemm < f4 < direct
+    assert spent_flops("winograd_f2x3", 2, 8, 8, 16, 16) > f4     # 16 products per 4 outputs
+
+
+def test_python_dash_m_labkit_runs_the_cli():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "labkit", "bench", "--frobnicate"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "labkit bench" in out.stderr
