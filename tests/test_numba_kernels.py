@@ -195,3 +195,21 @@ def test_pixel_shuffle_backend_is_checked():
         pixel_shuffle(np.zeros((1, 2, 2, 4)), 2, backend="cuda")
     with pytest.raises(ValueError, match="pixel_unshuffle: unknown backend"):
         pixel_unshuffle(np.zeros((1, 2, 2, 4)), 2, backend="cuda")
+
+
+def test_pixel_shuffle_on_the_worker_pool_equals_numpy():
+    """Large enough that the rows are cut into pieces for several worker threads."""
+    from labkit.ops.pixel_shuffle import pixel_shuffle, pixel_unshuffle
+    from labkit.ops.workers import run_ranges
+    x = np.random.default_rng(4).standard_normal((4, 64, 64, 16)).astype(np.float32)
+    for order in ("torch", "tf"):
+        y = pixel_shuffle(x, 2, order, backend="numba")
+        np.testing.assert_array_equal(y, pixel_shuffle(x, 2, order, backend="numpy"))
+        np.testing.assert_array_equal(pixel_unshuffle(y, 2, order, backend="numba"), x)
+    seen = np.zeros(1000, dtype=np.int64)
+
+    def mark(out, lo, hi):
+        out[lo:hi] += 1
+
+    run_ranges(mark, 1000, seen, grain=7)
+    assert np.all(seen == 1)                 # every index exactly once
