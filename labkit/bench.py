@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 #: Algorithm names understood by :func:`time_conv` (``winograd`` is ``F(4x4, 3x3)``).
-BENCH_ALGORITHMS = ("naive", "im2col", "winograd", "winograd_f2x3")
+BENCH_ALGORITHMS = ("naive", "im2col", "winograd", "winograd_f2x3", "direct")
 PASSES = ("forward", "forward+backward")
 
 #: Which problems ``labkit bench`` times, defined once (``benchmark_conv``'s defaults are the
@@ -50,7 +50,7 @@ def conv_flops(n, ho, wo, c_in, c_out, kh, kw) -> int:
 
 def spent_flops(algorithm: str, n, ho, wo, c_in, c_out, kh=3, kw=3) -> int:
     """Flops one pass of the convolution actually spends with ``algorithm``: the direct count
-    for ``naive`` and ``im2col`` (whose GEMM does the direct sum), and for Winograd ``F(m, 3)``
+    for ``naive``, ``im2col`` and ``direct`` (which all do the direct sum), and for Winograd ``F(m, 3)``
     its GEMMs, ``2 a^2 T C_in C_out`` over ``T`` tiles of ``a x a`` (``a = m + 2``), plus the
     additions of its input and output transforms (:func:`labkit.ops.winograd.transform_additions`;
     the filter transform, once per call, is left out)."""
@@ -74,6 +74,8 @@ def workspace_bytes(algorithm, x_shape, w_shape, stride=(1, 1), pads=((1, 1), (1
     * ``winograd``: the transformed filters ``a^2 C_in C_out`` plus, per worker thread, one
       chunk of transformed input and GEMM output ``a^2 chunk (C_in + C_out)``.
     * ``naive``: one ``(N, Ho, Wo, C_out)`` product per tap, reused.
+    * ``direct``: nothing with ``C_out >= C_in``; otherwise the products of every input pixel
+      with all taps, ``N H W kh kw C_out`` values.
     * ``torch``: not measured (None is returned by :func:`benchmark_conv`).
     """
     from labkit.ops.geometry import output_hw
@@ -95,6 +97,8 @@ def workspace_bytes(algorithm, x_shape, w_shape, stride=(1, 1), pads=((1, 1), (1
         return (a * a * c_in * c_out + len(parts) * a * a * chunk * (c_in + c_out)) * itemsize
     if algorithm == "naive":
         return n * ho * wo * c_out * itemsize
+    if algorithm == "direct":
+        return 0 if c_out >= c_in else n * h * w * kh * kw * c_out * itemsize
     raise ValueError(f"workspace_bytes: unknown algorithm {algorithm!r}")
 
 

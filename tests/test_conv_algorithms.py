@@ -15,6 +15,7 @@ from labkit.ops.conv import (
     conv2d_naive_forward,
     resolve_padding,
 )
+from labkit.ops.conv_direct import conv2d_direct_backward, conv2d_direct_forward
 from labkit.ops.conv_select import choose_algorithm, winograd_applicable
 from labkit.ops.im2col import conv2d_im2col_backward, conv2d_im2col_forward
 from labkit.ops.winograd import conv2d_winograd_backward, conv2d_winograd_forward
@@ -41,6 +42,11 @@ def implementations(kernel, stride):
         ("im2col-numpy", lambda *a: conv2d_im2col_forward(*a, backend="numpy"),
          conv2d_im2col_backward),
     ]
+    if tuple(stride) == (1, 1):
+        for backend in ("numba", "numpy"):
+            impls.append((f"direct-{backend}",
+                          lambda *a, be=backend: conv2d_direct_forward(*a, backend=be),
+                          conv2d_direct_backward))
     if tuple(kernel) == (3, 3) and tuple(stride) == (1, 1):
         for variant in ("f2x3", "f4x3"):
             for backend in ("numba", "numpy"):
@@ -162,11 +168,53 @@ def test_choose_algorithm_edsr_shapes():
         x64 = (16, size, size, 64)
         assert choose_algorithm(x64, (3, 3, 64, 64), (1, 1), same) == "winograd"
         assert choose_algorithm(x64, (3, 3, 64, 256), (1, 1), same) == "winograd"
-        assert choose_algorithm((16, size, size, 1), (3, 3, 1, 64), (1, 1), same) == "im2col"
-        assert choose_algorithm(x64, (3, 3, 64, 1), (1, 1), same) == "winograd"
+        assert choose_algorithm((16, size, size, 1), (3, 3, 1, 64), (1, 1), same) == "direct"
+        assert choose_algorithm(x64, (3, 3, 64, 1), (1, 1), same) == "direct"
+        assert choose_algorithm(x64, (5, 5, 64, 1), (1, 1), same) == "direct"
+        assert choose_algorithm((16, size, size, 1), (9, 9, 1, 64), (1, 1), same) == "im2col"
+        assert choose_algorithm(x64, (3, 3, 64, 1), (2, 2), same) == "im2col"
+        assert choose_algorithm(x64, (3, 3, 64, 4), (1, 1), same) == "winograd"
         assert choose_algorithm(x64, (5, 5, 64, 64), (1, 1), same) == "im2col"
         assert choose_algorithm(x64, (3, 3, 64, 64), (2, 2), same) == "im2col"
     assert choose_algorithm((1, 16, 16, 64), (3, 3, 64, 64), (1, 1), same) == "im2col"  # 16 tiles
+
+
+@pytest.mark.parametrize("c_in,c_out", [(1, 32), (32, 1), (1, 1), (3, 5), (6, 2)])
+def test_direct_numba_matches_numpy_float32(c_in, c_out):
+    """The compiled kernels (broadcast, GEMM + shift-add, both weight gradients) against the
+    naive numpy path in float32, on a shape with border rows in every task."""
+    rng = np.random.default_rng(c_in * 7 + c_out)
+    x, w, b = problem(rng, 3, 13, 11, c_in, c_out, 3, 3, np.float32)
+    out = {}
+    for backend in ("numba", "numpy"):
+        y, cache = conv2d_direct_forward(x, w, b, (1, 1), ((1, 1), (1, 1)), backend=backend)
+        dy = np.random.default_rng(3).standard_normal(y.shape).astype(np.float32)
+        out[backend] = (y, *conv2d_direct_backward(dy, cache))
+    for got, ref in zip(out["numba"], out["numpy"]):
+        assert got.dtype == np.float32
+        assert rel_err(got, ref) < 1e-5
+
+
+@pytest.mark.parametrize("stride", [(2, 2), (1, 2)])
+def test_direct_rejects_stride(stride):
+    x, w, b = problem(np.random.default_rng(0), 1, 6, 6, 1, 2, 3, 3)
+    with pytest.raises(ValueError, match="conv2d_direct_forward.*stride"):
+        conv2d_direct_forward(x, w, b, stride, ((1, 1), (1, 1)))
+    layers = pytest.importorskip("labkit.layers", reason="labkit.layers is not available")
+    with pytest.raises(ValueError, match="Conv2D.*direct.*stride"):
+        layers.Conv2D(1, 2, 3, stride=stride, algorithm="direct")
+
+
+def test_direct_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    x, w, b = problem(rng, 1, 6, 6, 2, 1, 3, 3)
+    with pytest.raises(ValueError, match="conv2d_direct_forward"):
+        conv2d_direct_forward(x[..., :1], w, b, (1, 1), ((1, 1), (1, 1)))
+    with pytest.raises(ValueError, match="conv2d_direct_forward"):
+        conv2d_direct_forward(x, w, b, (1, 1), ((1, 1), (1, 1)), backend="cuda")
+    _, cache = conv2d_direct_forward(x, w, b, (1, 1), ((1, 1), (1, 1)))
+    with pytest.raises(ValueError, match="conv2d_direct_backward"):
+        conv2d_direct_backward(np.zeros((1, 6, 6, 2)), cache)
 
 
 def test_choose_algorithm_rejects_bad_shapes():
@@ -179,7 +227,7 @@ def test_conv2d_layer_auto_matches_naive():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 12, 10, 8))
     outputs = {}
-    for algorithm in ("auto", "naive", "im2col", "winograd"):
+    for algorithm in ("auto", "naive", "im2col", "winograd", "direct"):
         layer = layers.Conv2D(8, 8, 3, algorithm=algorithm, seed=0, dtype=np.float64)
         y = layer.forward(x)
         dx = layer.backward(np.ones_like(y))

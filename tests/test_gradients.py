@@ -43,6 +43,19 @@ def test_conv2d_gradients(algorithm, kernel, stride, padding, hw, rng):
     assert_small(check_layer(layer, x, seed=3))
 
 
+@pytest.mark.parametrize("c_in,c_out,kernel,padding,hw", [
+    (1, 5, 3, "same", (7, 6)),          # head-like: one input channel (broadcast kernels)
+    (5, 1, (3, 2), "same", (6, 9)),     # tail-like: one output channel (GEMM + shift-add)
+    (2, 3, (2, 3), "valid", (5, 7)),
+    (3, 2, 5, (2, 1), (8, 7)),
+])
+def test_conv2d_direct_gradients(c_in, c_out, kernel, padding, hw, rng):
+    layer = Conv2D(c_in, c_out, kernel, padding=padding, algorithm="direct",
+                   seed=1).astype(np.float64)
+    layer.params["b"][:] = rng.standard_normal(c_out)
+    assert_small(check_layer(layer, rng.standard_normal((2, *hw, c_in)), seed=3))
+
+
 def test_conv2d_without_bias_and_weight_norm(rng):
     layer = Conv2D(2, 3, (3, 2), bias=False, algorithm="im2col", seed=0).astype(np.float64)
     assert set(layer.params) == {"w"}

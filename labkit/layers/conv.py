@@ -55,6 +55,9 @@ class Conv2D(Layer):
         if algorithm == "winograd" and (self.kernel_size != (3, 3) or self.stride != (1, 1)):
             raise ValueError(f"{name}: algorithm='winograd' needs a 3x3 kernel with stride 1, got "
                              f"kernel {self.kernel_size} and stride {self.stride}")
+        if algorithm == "direct" and self.stride != (1, 1):
+            raise ValueError(f"{name}: algorithm='direct' needs stride 1, got stride "
+                             f"{self.stride}")
         self.use_bias = check_bool(bias, "bias", name)
         self.weight_norm = check_bool(weight_norm, "weight_norm", name)
         self.seed = check_seed(seed, "seed", name)

@@ -643,3 +643,131 @@ def pixel_unshuffle_rows(y, r, torch_order, out, lo, hi):
                         base = (i * r + j) * c
                         for cc in range(c):
                             dst[base + cc] = src[cc]
+
+
+# ============================================================================ direct convolution
+# Stride-1 convolutions with few channels on one side (the head ``1 -> F`` and the tail
+# ``F -> 1`` of an SR network).  There a GEMM has one tiny dimension, so im2col and Winograd
+# move far more data than they compute with; these kernels read every input pixel in place and
+# keep the long channel axis innermost (so it is what the compiler vectorises).  Serial and
+# ``nogil`` over a range of output rows (row index ``n * Ho + i``), run by labkit's worker
+# threads like the kernels above.  "bcast" kernels broadcast one value of the short channel
+# axis against a vector of the long one.  With few *output* channels the forward is one GEMM
+# ``t = x . W`` (every pixel times all taps, through BLAS) and a shift-add of ``t``; the weight
+# gradient's "dot" kernel multiplies two vectors of the long axis lane by lane.
+
+
+@njit(nogil=True, cache=True)
+def direct_forward_bcast(x, w, bias, pt, pl, y, lo, hi):
+    """``y[n, i, j, :] = bias + sum_{u, v, c} x[n, i + u - pt, j + v - pl, c] w[u, v, c, :]``
+    (zeros outside ``x``) for output rows ``[lo, hi)``; the ``C_out`` axis is innermost."""
+    _, h, wd, ci = x.shape
+    kh, kw, _, co = w.shape
+    _, ho, wo, _ = y.shape
+    for row in range(lo, hi):
+        n = row // ho
+        i = row % ho
+        yr = y[n, i]
+        for j in range(wo):
+            for f in range(co):
+                yr[j, f] = bias[f]
+        for u in range(kh):
+            p = i + u - pt
+            if p < 0 or p >= h:
+                continue
+            xr = x[n, p]
+            for v in range(kw):
+                j0 = max(0, pl - v)
+                j1 = min(wo, wd + pl - v)
+                for c in range(ci):
+                    wv = w[u, v, c]
+                    for j in range(j0, j1):
+                        a = xr[j + v - pl, c]
+                        yo = yr[j]
+                        for f in range(co):
+                            yo[f] += a * wv[f]
+
+
+@njit(nogil=True, cache=True)
+def direct_shift_add(t, bias, kh, kw, pt, pl, y, lo, hi):
+    """Second half of the direct convolution for few output channels, output rows ``[lo, hi)``:
+    ``y[n, i, j, f] = bias[f] + sum_{u, v} t[n, i + u - pt, j + v - pl, (u kw + v) C_out + f]``
+    where ``t = x . W`` holds every input pixel's products with all ``kh kw`` taps (one GEMM,
+    done by the caller)."""
+    _, h, wd, _ = t.shape
+    _, ho, wo, co = y.shape
+    for row in range(lo, hi):
+        n = row // ho
+        i = row % ho
+        yr = y[n, i]
+        for j in range(wo):
+            for f in range(co):
+                yr[j, f] = bias[f]
+        for u in range(kh):
+            p = i + u - pt
+            if p < 0 or p >= h:
+                continue
+            tr = t[n, p]
+            for v in range(kw):
+                j0 = max(0, pl - v)
+                j1 = min(wo, wd + pl - v)
+                base = (u * kw + v) * co
+                for j in range(j0, j1):
+                    src = tr[j + v - pl]
+                    for f in range(co):
+                        yr[j, f] += src[base + f]
+
+
+@njit(nogil=True, cache=True)
+def direct_weight_grad_bcast(x, dy, pt, pl, dw, lo, hi):
+    """``dw[u, v, c, :] += sum_{n, i, j} x[n, i + u - pt, j + v - pl, c] dy[n, i, j, :]`` over
+    output rows ``[lo, hi)`` (``dw`` ``(kh, kw, C_in, C_out)`` is added to, not cleared)."""
+    _, h, wd, ci = x.shape
+    kh, kw, _, co = dw.shape
+    _, ho, wo, _ = dy.shape
+    for row in range(lo, hi):
+        n = row // ho
+        i = row % ho
+        gr = dy[n, i]
+        for u in range(kh):
+            p = i + u - pt
+            if p < 0 or p >= h:
+                continue
+            xr = x[n, p]
+            for v in range(kw):
+                j0 = max(0, pl - v)
+                j1 = min(wo, wd + pl - v)
+                for c in range(ci):
+                    acc = dw[u, v, c]
+                    for j in range(j0, j1):
+                        a = xr[j + v - pl, c]
+                        g = gr[j]
+                        for f in range(co):
+                            acc[f] += a * g[f]
+
+
+@njit(nogil=True, cache=True)
+def direct_weight_grad_dot(x, dy, pt, pl, dwt, lo, hi):
+    """The weight gradient of :func:`direct_weight_grad_bcast` with ``C_in`` innermost, into
+    ``dwt`` ``(kh, kw, C_out, C_in)`` (added to, not cleared)."""
+    _, h, wd, ci = x.shape
+    kh, kw, co, _ = dwt.shape
+    _, ho, wo, _ = dy.shape
+    for row in range(lo, hi):
+        n = row // ho
+        i = row % ho
+        for u in range(kh):
+            p = i + u - pt
+            if p < 0 or p >= h:
+                continue
+            xr = x[n, p]
+            for v in range(kw):
+                j0 = max(0, pl - v)
+                j1 = min(wo, wd + pl - v)
+                for j in range(j0, j1):
+                    xv = xr[j + v - pl]
+                    for f in range(co):
+                        g = dy[n, i, j, f]
+                        acc = dwt[u, v, f]
+                        for c in range(ci):
+                            acc[c] += g * xv[c]

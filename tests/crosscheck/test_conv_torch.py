@@ -56,6 +56,8 @@ CASES = [
 def variants(kernel, stride):
     yield "naive", lambda *a: conv2d_forward(*a, "naive"), conv2d_backward
     yield "im2col", lambda *a: conv2d_forward(*a, "im2col"), conv2d_backward
+    if stride == (1, 1):
+        yield "direct", lambda *a: conv2d_forward(*a, "direct"), conv2d_backward
     if kernel == (3, 3) and stride == (1, 1):
         for v in ("f2x3", "f4x3"):
             for be in ("numba", "numpy"):
