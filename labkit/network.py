@@ -162,18 +162,34 @@ class Network:
         self._last_training = training
         return outs[1:]
 
+    def _fused_relus(self, last_use) -> set:
+        """Positions ``p`` of convolutions whose ReLU (layer ``p + 1``) runs inside them: the
+        convolution's own output then never exists, so it must feed nothing but that ReLU."""
+        from labkit.layers.activation import Activation
+        from labkit.layers.conv import Conv2D
+        return {p for p in range(len(self.layers) - 1)
+                if isinstance(self.layers[p], Conv2D) and p not in last_use
+                and type(self.layers[p + 1]) is Activation and self.layers[p + 1].name == "relu"}
+
     def _run(self, x, training: bool, keep_caches: bool):
         """Forward pass keeping only the outputs a later shortcut still needs (dropped after its
-        last reader); without ``keep_caches`` every layer's cache is dropped at once."""
+        last reader); without ``keep_caches`` every layer's cache is dropped at once.  A ReLU
+        right after a convolution is applied by the convolution (``Conv2D.forward(relu=True)``,
+        in Winograd's output transform), which saves a pass over the feature map."""
         last_use = {}
         for p, src in enumerate(self._sources):
             if src is not None:
                 last_use[src] = p
+        fused = self._fused_relus(last_use)
         outs = {-1: x} if -1 in last_use else {}
         last = x
         for p, layer in enumerate(self.layers):
             src = self._sources[p]
-            if src is None:
+            if p in fused:
+                last = layer.forward(last, training=training, relu=True)
+            elif p - 1 in fused:
+                last = layer.adopt_output(last)
+            elif src is None:
                 last = layer.forward(last, training=training)
             else:
                 last = layer.forward(last, training=training, other=outs[src])

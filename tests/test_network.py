@@ -246,3 +246,35 @@ def test_two_input_layers_share_one_mechanism():
                    Shortcut(0)])
     assert net.output_shapes((1, 4, 4, 1)) == [(1, 4, 4, 2), (1, 4, 4, 1), (1, 4, 4, 2),
                                                (1, 4, 4, 2)]
+
+
+@pytest.mark.parametrize("algorithm", ["winograd", "im2col"])
+def test_fused_conv_relu_equals_the_two_layers(rng, algorithm):
+    """forward() runs a ReLU after a convolution inside it (Winograd: in the output transform);
+    outputs and every gradient equal those of the two layers run one after the other."""
+    net = edsr(2, n_blocks=2, n_filters=8, seed=0, algorithm=algorithm).astype(np.float64)
+    fused = net._fused_relus({src: p for p, src in enumerate(net._sources) if src is not None})
+    assert fused and all(type(net[p + 1]) is Activation for p in fused)
+    x = rng.standard_normal((2, 9, 10, 1))
+    dy = rng.standard_normal(net.output_shapes(x.shape)[-1])
+    ref_out = net.layer_outputs(x)[-1]                    # layer by layer, nothing fused
+    ref_dx = net.backward(dy)
+    ref_grads = {k: v.copy() for k, v in net.named_grads().items()}
+    out = net.forward(x)
+    np.testing.assert_allclose(out, ref_out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(net.backward(dy), ref_dx, rtol=1e-12, atol=1e-12)
+    for k, v in net.named_grads().items():
+        np.testing.assert_allclose(v, ref_grads[k], rtol=1e-12, atol=1e-12, err_msg=k)
+
+
+def test_relu_feeding_a_shortcut_source_is_not_fused():
+    net = Network([Conv2D(1, 2, 3, seed=0), Conv2D(2, 2, 3, seed=1), Activation("relu"),
+                   Shortcut(-2)])
+    last_use = {src: p for p, src in enumerate(net._sources) if src is not None}
+    assert 1 not in net._fused_relus(last_use)          # conv 1's own output feeds the shortcut
+    other = Network([Conv2D(1, 2, 3, seed=0), Conv2D(2, 2, 3, seed=1), Activation("relu"),
+                     Shortcut(-3)])
+    assert other._fused_relus({src: p for p, src in enumerate(other._sources)
+                               if src is not None}) == {1}
+    with pytest.raises(ValueError, match="only a ReLU"):
+        Activation("tanh").adopt_output(np.zeros((1, 2, 2, 1)))

@@ -45,6 +45,14 @@ class Activation(Layer):
         self.cache = (None if self.vjp is not None else x, y)
         return self._remember_output(y)
 
+    def adopt_output(self, y):
+        """Take ``y`` as this layer's output without computing it: the preceding convolution
+        already applied this ReLU in its forward (:meth:`labkit.layers.Conv2D.forward`)."""
+        if self.name != "relu":
+            raise ValueError(f"{self!r}: only a ReLU can be fused into the layer before it")
+        self.cache = (None, y)
+        return self._remember_output(y)
+
     def backward(self, dy):
         dy = self._check_dy(dy)
         x, y = self.cache

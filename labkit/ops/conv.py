@@ -54,8 +54,12 @@ ALGORITHMS = ("naive", "im2col", "winograd", "direct")
 
 
 def conv2d_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (0, 0)),
-                   algorithm: str = "im2col"):
-    """Convolution forward with the named algorithm; returns ``(y, cache)``."""
+                   algorithm: str = "im2col", relu: bool = False):
+    """Convolution forward with the named algorithm; returns ``(y, cache)``.
+
+    With ``relu`` the result is ``max(0, y)``: Winograd applies it in its output transform
+    (no extra pass over ``y``), the other algorithms in place afterwards.  The cache (and so
+    :func:`conv2d_backward`) is that of the convolution alone."""
     table = _TABLE
     if not isinstance(algorithm, str) or algorithm not in table:
         raise ValueError(f"conv2d_forward: unknown algorithm {algorithm!r}; "
@@ -66,7 +70,12 @@ def conv2d_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (0, 0)),
     if b is not None and np.shape(b) != (w.shape[3],):
         raise ValueError(f"conv2d_forward: bias must have shape {(w.shape[3],)}, "
                          f"got {np.shape(b)}")
-    y, cache = table[algorithm][0](x, w, b, stride, pads)
+    if algorithm == "winograd":
+        y, cache = table[algorithm][0](x, w, b, stride, pads, relu=bool(relu))
+    else:
+        y, cache = table[algorithm][0](x, w, b, stride, pads)
+        if relu:
+            np.maximum(y, 0, out=y)
     return y, (algorithm, cache)
 
 

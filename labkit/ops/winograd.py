@@ -423,9 +423,16 @@ _run_shared = run_shared
 
 
 def _plan(n_tiles: int, c_in: int, c_out: int):
-    """Chunk size and one contiguous tile range per thread."""
-    chunk = int(np.clip(GEMM_SINGLE_THREAD_MNK // max(1, c_in * c_out), 16, 256))
-    n_parts = max(1, min(_num_threads(), -(-n_tiles // chunk)))
+    """Chunk size and one contiguous tile range per thread.  The number of chunks is a multiple
+    of the thread count (the chunks made a little smaller if need be), so that no thread is
+    left with one chunk more than the others: with 9 chunks on 2 threads one thread did 5."""
+    largest = int(np.clip(GEMM_SINGLE_THREAD_MNK // max(1, c_in * c_out), 16, 256))
+    threads = _num_threads()
+    n_chunks = -(-n_tiles // largest)
+    if n_chunks >= threads:
+        n_chunks = -(-n_chunks // threads) * threads
+    chunk = max(1, -(-n_tiles // max(1, n_chunks)))
+    n_parts = max(1, min(threads, -(-n_tiles // chunk)))
     bounds = np.linspace(0, n_tiles, n_parts + 1).astype(int)
     return chunk, [(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
 
@@ -455,8 +462,8 @@ def _kernels(variant: str, dtype):
         def transform_in(x, offset, tiles, t0, t1, out):
             nk.winograd_f4_input(x, k, offset[0], offset[1], tiles[0], tiles[1], t0, t1, out)
 
-        def transform_out(M, bias, tiles, t0, t1, y):
-            nk.winograd_f4_output(M, k, bias, tiles[0], tiles[1], t0, t1, y)
+        def transform_out(M, bias, tiles, t0, t1, y, relu=False):
+            nk.winograd_f4_output(M, k, bias, tiles[0], tiles[1], t0, t1, y, relu)
 
         def transform_grad(dy, tiles, t0, t1, out):
             nk.winograd_f4_gradient(dy, k, tiles[0], tiles[1], t0, t1, out)
@@ -468,8 +475,8 @@ def _kernels(variant: str, dtype):
         nk.winograd_tiles_generic(x, bt, m, offset[0], offset[1], tiles[0], tiles[1], t0, t1,
                                   out)
 
-    def transform_out(M, bias, tiles, t0, t1, y):
-        nk.winograd_output_generic(M, at, bias, tiles[0], tiles[1], t0, t1, y)
+    def transform_out(M, bias, tiles, t0, t1, y, relu=False):
+        nk.winograd_output_generic(M, at, bias, tiles[0], tiles[1], t0, t1, y, relu)
 
     def transform_grad(dy, tiles, t0, t1, out):
         nk.winograd_tiles_generic(dy, a_, m, 0, 0, tiles[0], tiles[1], t0, t1, out)
@@ -509,7 +516,7 @@ def _consts(dtype) -> np.ndarray:
     return np.array([2, 4, 5, 8], dtype=dtype)
 
 
-def _correlate_numba(x, U, bias, offset, out_shape, variant):
+def _correlate_numba(x, U, bias, offset, out_shape, variant, relu=False):
     """Chunked, threaded Winograd correlation (see "Threads" above); returns ``y``."""
     m = VARIANTS[variant][0]
     a = m + 2
@@ -532,7 +539,7 @@ def _correlate_numba(x, U, bias, offset, out_shape, variant):
         v, mm, v_gemm, mm_gemm = local.buffers.views(t1 - t0)
         transform_in(x, offset, tiles, t0, t1, v)
         np.matmul(v_gemm, U4, out=mm_gemm)        # a*a GEMMs (tiles x C_in) @ (C_in x C_out)
-        transform_out(mm, bias, tiles, t0, t1, y)
+        transform_out(mm, bias, tiles, t0, t1, y, relu)
 
     # every tile's output is computed the same way whichever thread takes it: share the chunks
     _run_shared(run, -(-n_tiles // chunk), len(parts))
@@ -579,18 +586,20 @@ def _weight_gradient_numba(x, dy, offset, variant):
     return dU.reshape(a * a, c_in, c_out), db
 
 
-def _correlate(x, w, b, offset, out_hw, variant, backend):
+def _correlate(x, w, b, offset, out_hw, variant, backend, relu=False):
     """``y[n, i, j] = b + sum_{u, v} x[n, i + u - off_h, j + v - off_w] w[u, v]`` for a 3x3
-    ``w`` (zeros outside ``x``), output size ``out_hw``, by Winograd ``variant``."""
+    ``w`` (zeros outside ``x``), output size ``out_hw``, by Winograd ``variant``; with
+    ``relu``, ``max(0, y)``."""
     m, BT, G, AT = VARIANTS[variant]
     U = filter_transform(w, G, x.dtype, backend)              # (a*a, C_in, C_out)
     out_shape = (x.shape[0], out_hw[0], out_hw[1], w.shape[3])
     if backend == "numba":
-        return _correlate_numba(np.ascontiguousarray(x), U, b, offset, out_shape, variant)
+        return _correlate_numba(np.ascontiguousarray(x), U, b, offset, out_shape, variant, relu)
     tiles = (-(-out_hw[0] // m), -(-out_hw[1] // m))
     V = tile_transform(x, BT, m, offset, tiles)               # (a*a, T, C_in)
     M = np.matmul(V, U)                                       # a*a GEMMs (T x C_in)(C_in x C_out)
-    return output_transform(M, AT, b, tiles, out_shape)
+    y = output_transform(M, AT, b, tiles, out_shape)
+    return np.maximum(y, 0, out=y) if relu else y
 
 
 def _weight_gradient(x, dy, offset, variant, backend):
@@ -624,7 +633,7 @@ def winograd_f4x3(x, w, b=None, pads: Pads = ((1, 1), (1, 1)), backend: str = "n
 
 
 def conv2d_winograd_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (0, 0)),
-                            variant: str = "f4x3", backend: str = "numba",
+                            variant: str = "f4x3", backend: str = "numba", relu: bool = False,
                             _owner: str = "conv2d_winograd_forward"):
     """Winograd convolution forward (same signature as the other algorithms).
 
@@ -638,6 +647,9 @@ def conv2d_winograd_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (
     pads : ((top, bottom), (left, right))
     variant : "f4x3" (default, 4x fewer multiplications) or "f2x3" (2.25x, more accurate)
     backend : "numba" (compiled transforms) or "numpy" (einsum transforms)
+    relu : bool
+        Return ``max(0, y)``, applied in the output transform (a convolution followed by a
+        ReLU, fused); the backward pass is that of the convolution alone.
 
     Returns
     -------
@@ -652,7 +664,7 @@ def conv2d_winograd_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (
     ho, wo = check_winograd_args(x, w, stride, pads, owner)
     dtype = np.result_type(x, w)
     x = x.astype(dtype, copy=False)
-    y = _correlate(x, w, b, (pads[0][0], pads[1][0]), (ho, wo), variant, backend)
+    y = _correlate(x, w, b, (pads[0][0], pads[1][0]), (ho, wo), variant, backend, bool(relu))
     return y, (x, w, b is not None, pads, variant, backend)
 
 
