@@ -36,9 +36,9 @@ def test_flops_count_three_passes_and_winograd_spends_fewer():
               + conv_flops(4, 32, 32, 16, 64, 3, 3) + conv_flops(4, 64, 64, 16, 1, 3, 3))
     assert f["direct"] == expect
     by_algo = {r["algorithm"] for r in f["layers"]}
-    assert by_algo == {"im2col", "winograd"}             # auto: im2col for the 1-channel head
+    assert by_algo == {"direct", "winograd"}       # auto: direct for the 1-channel head and tail
     for r in f["layers"]:
-        if r["algorithm"] == "im2col":
+        if r["algorithm"] == "direct":
             assert r["actual"] == r["direct"]
         else:
             assert r["actual"] < r["direct"]

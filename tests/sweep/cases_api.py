@@ -438,8 +438,12 @@ def conv_op_cases():
     bad(f"{O}-stride0", O, lambda: __import__("labkit.ops.conv_select", fromlist=["x"])
         .choose_algorithm((1, 4, 4, 1), (3, 3, 1, 1), (0, 1), ((1, 1), (1, 1))))
     good(f"{O}-winograd-only-3x3", O, lambda: __import__("labkit.ops.conv_select", fromlist=["x"])
-         .choose_algorithm((1, 8, 8, 1), (5, 5, 1, 1), (1, 1), ((2, 2), (2, 2))),
-         lambda r: r in ("naive", "im2col"))
+         .choose_algorithm((1, 8, 8, 4), (5, 5, 4, 4), (1, 1), ((2, 2), (2, 2))),
+         lambda r: r == "im2col")
+    good(f"{O}-direct-one-output-channel", O,
+         lambda: __import__("labkit.ops.conv_select", fromlist=["x"])
+         .choose_algorithm((1, 8, 8, 4), (5, 5, 4, 1), (1, 1), ((2, 2), (2, 2))),
+         lambda r: r == "direct")
     O = "im2col_workspace_bytes"
     good("im2col_workspace_bytes-formula", O,
          lambda: __import__("labkit.ops.im2col", fromlist=["x"]).im2col_workspace_bytes(
@@ -797,6 +801,28 @@ def misc_op_cases():
     O = "choose_algorithm"
     bad(f"{O}-rank", O, lambda: m("conv_select").choose_algorithm(
         (4, 4, 1), (3, 3, 1, 1), (1, 1), ((1, 1), (1, 1))))
+    def direct(*a, **kw):
+        return lambda: __import__("labkit.ops.conv_direct", fromlist=["x"]) \
+            .conv2d_direct_forward(*a, **kw)
+    O = "conv2d_direct_forward"
+    P1 = ((1, 1), (1, 1))
+    for backend in ("numba", "numpy"):
+        bad(f"{O}-{backend}-rank3", O, direct(X4[0], W33, None, (1, 1), P1, backend))
+        bad(f"{O}-{backend}-channels", O,
+            direct(X4, np.zeros((3, 3, 2, 2), np.float32), None, (1, 1), P1, backend))
+        bad(f"{O}-{backend}-stride2", O, direct(X4, W33, None, (2, 2), P1, backend))
+        bad(f"{O}-{backend}-stride0", O, direct(X4, W33, None, (0, 1), P1, backend))
+        bad(f"{O}-{backend}-pads-neg", O, direct(X4, W33, None, (1, 1), ((-1, 0), (0, 0)),
+                                                 backend))
+        bad(f"{O}-{backend}-kernel-larger", O,
+            direct(X4[:, :1, :1], W33, None, (1, 1), ((0, 0), (0, 0)), backend))
+        bad(f"{O}-{backend}-str", O, direct(np.full((1, 4, 4, 3), "a"), W33, None, (1, 1), P1,
+                                            backend))
+        good(f"{O}-{backend}-int", O,
+             direct(np.ones((1, 3, 3, 3), dtype=int), np.ones((3, 3, 3, 1)), None, (1, 1),
+                    ((0, 0), (0, 0)), backend),
+             lambda r: np.allclose(r[0], 27.0) and r[0].shape == (1, 1, 1, 1))
+    bad(f"{O}-backend", O, direct(X4, W33, None, (1, 1), P1, "cuda"))
     O = "winograd_f2_3"
     bad(f"{O}-shape", O, lambda: m("winograd").winograd_f2_3(np.ones(3), np.ones(3)))
     good(f"{O}-formula", O, lambda: m("winograd").winograd_f2_3(np.arange(4.0), np.ones(3)),
