@@ -171,24 +171,43 @@ class Network:
                 if isinstance(self.layers[p], Conv2D) and p not in last_use
                 and type(self.layers[p + 1]) is Activation and self.layers[p + 1].name == "relu"}
 
+    def _fused_shortcuts(self, last_use) -> set:
+        """Positions ``p`` of convolutions that add the source of the unit-weight shortcut after
+        them (layer ``p + 1``, ``y = conv + source``) in their own output pass; as for a ReLU,
+        the convolution's output must feed nothing else."""
+        from labkit.layers.conv import Conv2D
+        from labkit.layers.shortcut import Shortcut
+        return {p for p in range(len(self.layers) - 1)
+                if isinstance(self.layers[p], Conv2D) and p not in last_use
+                and type(self.layers[p + 1]) is Shortcut and self._sources[p + 1] != p
+                and self.layers[p + 1].alpha == 1.0 and self.layers[p + 1].beta == 1.0}
+
     def _run(self, x, training: bool, keep_caches: bool):
         """Forward pass keeping only the outputs a later shortcut still needs (dropped after its
-        last reader); without ``keep_caches`` every layer's cache is dropped at once.  A ReLU
-        right after a convolution is applied by the convolution (``Conv2D.forward(relu=True)``,
-        in Winograd's output transform), which saves a pass over the feature map."""
+        last reader); without ``keep_caches`` every layer's cache is dropped at once.  A ReLU or
+        a unit-weight shortcut right after a convolution is applied by the convolution
+        (``Conv2D.forward(relu=True)`` / ``residual=``, in Winograd's output transform), which
+        saves a pass over the feature map."""
         last_use = {}
         for p, src in enumerate(self._sources):
             if src is not None:
                 last_use[src] = p
         fused = self._fused_relus(last_use)
+        added = self._fused_shortcuts(last_use)
         outs = {-1: x} if -1 in last_use else {}
         last = x
         for p, layer in enumerate(self.layers):
             src = self._sources[p]
             if p in fused:
                 last = layer.forward(last, training=training, relu=True)
+            elif p in added:
+                last = layer.forward(last, training=training, residual=outs[self._sources[p + 1]])
             elif p - 1 in fused:
                 last = layer.adopt_output(last)
+            elif p - 1 in added:
+                last = layer.adopt_output(last)
+                if last_use[src] == p:
+                    del outs[src]
             elif src is None:
                 last = layer.forward(last, training=training)
             else:

@@ -235,3 +235,20 @@ def test_conv2d_layer_auto_matches_naive():
     for algorithm in ("auto", "im2col", "winograd"):
         for got, ref in zip(outputs[algorithm], outputs["naive"]):
             assert rel_err(got, ref) < TOL, algorithm
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_fused_residual_and_relu_match_separate_passes(algorithm):
+    """conv2d_forward(residual=r, relu=True) is max(0, conv + r) for every algorithm (Winograd
+    in its output transform, on border tiles too); the bad shape is refused."""
+    from labkit.ops.conv import conv2d_forward
+    rng = np.random.default_rng(5)
+    x, w, b = problem(rng, 2, 9, 11, 3, 4, 3, 3)
+    pads = ((1, 1), (1, 1))
+    r = rng.standard_normal((2, 9, 11, 4))
+    y, _ = conv2d_forward(x, w, b, (1, 1), pads, "naive")
+    for relu in (False, True):
+        got, _ = conv2d_forward(x, w, b, (1, 1), pads, algorithm, relu=relu, residual=r)
+        assert rel_err(got, np.maximum(y + r, 0) if relu else y + r) < 1e-10
+    with pytest.raises(ValueError, match="residual"):
+        conv2d_forward(x, w, b, (1, 1), pads, algorithm, residual=r[:, :8])

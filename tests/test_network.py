@@ -250,11 +250,15 @@ def test_two_input_layers_share_one_mechanism():
 
 @pytest.mark.parametrize("algorithm", ["winograd", "im2col"])
 def test_fused_conv_relu_equals_the_two_layers(rng, algorithm):
-    """forward() runs a ReLU after a convolution inside it (Winograd: in the output transform);
-    outputs and every gradient equal those of the two layers run one after the other."""
+    """forward() runs a ReLU, or a unit shortcut's addition, after a convolution inside it
+    (Winograd: in the output transform); outputs and every gradient equal those of the layers
+    run one after the other."""
     net = edsr(2, n_blocks=2, n_filters=8, seed=0, algorithm=algorithm).astype(np.float64)
-    fused = net._fused_relus({src: p for p, src in enumerate(net._sources) if src is not None})
+    last_use = {src: p for p, src in enumerate(net._sources) if src is not None}
+    fused = net._fused_relus(last_use)
     assert fused and all(type(net[p + 1]) is Activation for p in fused)
+    added = net._fused_shortcuts(last_use)          # every block's second conv, and the body's end
+    assert len(added) == 3 and all(type(net[p + 1]) is Shortcut for p in added)
     x = rng.standard_normal((2, 9, 10, 1))
     dy = rng.standard_normal(net.output_shapes(x.shape)[-1])
     ref_out = net.layer_outputs(x)[-1]                    # layer by layer, nothing fused
@@ -278,3 +282,7 @@ def test_relu_feeding_a_shortcut_source_is_not_fused():
                                if src is not None}) == {1}
     with pytest.raises(ValueError, match="only a ReLU"):
         Activation("tanh").adopt_output(np.zeros((1, 2, 2, 1)))
+    with pytest.raises(ValueError, match="alpha = beta = 1"):
+        Shortcut(-2, alpha=0.1).adopt_output(np.zeros((1, 2, 2, 1)))
+    scaled = Network([Conv2D(1, 2, 3, seed=0), Conv2D(2, 2, 3, seed=1), Shortcut(-2, alpha=0.1)])
+    assert not scaled._fused_shortcuts({0: 2})          # a scaled shortcut is not fused

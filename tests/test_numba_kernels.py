@@ -115,23 +115,31 @@ def test_winograd_output_and_gradient_transforms(dtype):
         ref = W.output_transform(M, AT, bias, tiles, out_shape)
         M = chunk_layout(M, a)
         y = np.empty(out_shape, dtype)
-        nk.winograd_output_generic(W._merged(M), AT.astype(dtype), bias, *tiles, 0, T, y, False)
+        res = rng.standard_normal(out_shape).astype(dtype)
+        none = W._no_residual(y)
+        nk.winograd_output_generic(W._merged(M), AT.astype(dtype), bias, *tiles, 0, T, y, False,
+                                   none, False)
         np.testing.assert_allclose(y, ref, **tol)
-        nk.winograd_output_generic(W._merged(M), AT.astype(dtype), bias, *tiles, 0, T, y, True)
+        nk.winograd_output_generic(W._merged(M), AT.astype(dtype), bias, *tiles, 0, T, y, True,
+                                   none, False)
         np.testing.assert_allclose(y, np.maximum(ref, 0), **tol)      # the fused ReLU
+        nk.winograd_output_generic(W._merged(M), AT.astype(dtype), bias, *tiles, 0, T, y, True,
+                                   res, True)
+        np.testing.assert_allclose(y, np.maximum(ref + res, 0), **tol)   # and the residual
         dy = rng.standard_normal(out_shape).astype(dtype)
         gref = chunk_layout(W.tile_transform(dy, AT.T, m, (0, 0), tiles), a)
         g = np.empty_like(gref)
         nk.winograd_tiles_generic(dy, AT.T.astype(dtype), m, 0, 0, *tiles, 0, T, W._merged(g))
         np.testing.assert_allclose(g, gref, **tol)
         if variant == "f4x3":
-            for relu in (False, True):
+            for relu, add in [(False, False), (True, False), (False, True), (True, True)]:
                 y2 = np.empty(out_shape, dtype)
                 for lo, hi in [(0, 5), (5, 9), (9, T)]:             # the tiles in three ranges
                     sub = np.ascontiguousarray(M[:, lo:hi])
                     nk.winograd_f4_output(W._merged(sub), W._consts(dtype), bias, *tiles, lo, hi,
-                                          y2, relu)
-                np.testing.assert_allclose(y2, np.maximum(ref, 0) if relu else ref, **tol)
+                                          y2, relu, res if add else none, add)
+                expect = ref + res if add else ref
+                np.testing.assert_allclose(y2, np.maximum(expect, 0) if relu else expect, **tol)
             for lo, hi in [(0, T), (1, 8), (6, 7)]:
                 g2 = np.empty((a, hi - lo, a, 3), dtype)
                 nk.winograd_f4_gradient(dy, W._consts(dtype), *tiles, lo, hi, W._merged(g2))

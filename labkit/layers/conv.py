@@ -116,9 +116,10 @@ class Conv2D(Layer):
         return choose_algorithm(x_shape, self.weight.shape, self.stride, pads, dtype)
 
     # -- passes --------------------------------------------------------------------------
-    def forward(self, x, training=True, relu=False):
-        """``y = x * w + b``, or ``max(0, y)`` with ``relu`` (a following ReLU fused in; the
-        :class:`labkit.network.Network` uses it, the ReLU layer then only back-propagates)."""
+    def forward(self, x, training=True, relu=False, residual=None):
+        """``y = x * w + b``; ``+ residual`` when given and ``max(0, .)`` with ``relu``: a
+        following shortcut or ReLU fused in.  The :class:`labkit.network.Network` uses them;
+        the fused layer then only back-propagates."""
         x = self._input(x, 4, self.in_channels)
         pads = self.pads_for(x.shape[1:3])
         w = self.weight
@@ -126,7 +127,8 @@ class Conv2D(Layer):
         check_conv_args(x, w, self.stride, pads, repr(self))
         b = self._param("b", x.dtype) if self.use_bias else None
         algorithm = self.algorithm_for(x.shape, pads, x.dtype)
-        y, self.cache = conv2d_forward(x, w, b, self.stride, pads, algorithm, relu=relu)
+        y, self.cache = conv2d_forward(x, w, b, self.stride, pads, algorithm, relu=relu,
+                                       residual=residual)
         return self._remember_output(y)
 
     def backward(self, dy):

@@ -36,6 +36,15 @@ class Shortcut(MergeLayer):
             return self._remember_output(x + other)
         return self._remember_output(self.alpha * x + self.beta * other)
 
+    def adopt_output(self, y):
+        """Take ``y`` as this layer's output without computing it: the preceding convolution
+        already added the shortcut's source in its forward (only for unit weights)."""
+        if self.alpha != 1.0 or self.beta != 1.0:
+            raise ValueError(f"{self!r}: only a shortcut with alpha = beta = 1 can be fused "
+                             f"into the layer before it")
+        self.cache = True
+        return self._remember_output(y)
+
     def backward(self, dy):
         dy = self._check_dy(dy)
         # With unit weights both inputs receive dy itself (layers never write into a gradient

@@ -174,11 +174,12 @@ def winograd_tiles_generic(x, L, step, off_h, off_w, tiles_h, tiles_w, t0, t1, o
 
 
 @njit(nogil=True, cache=True)
-def winograd_output_generic(M, L, bias, tiles_h, tiles_w, t0, t1, y, relu):
+def winograd_output_generic(M, L, bias, tiles_h, tiles_w, t0, t1, y, relu, res, add_res):
     """Output transform ``Y_t = A^T M_t A + bias`` (``L = A^T``, shape ``(m, a)``) of the tiles
     ``[t0, t1)`` held in the merged chunk ``M`` ``(a, t1 - t0, a C)``, written into NHWC ``y``
     (tile ``(ti, tj)`` covers ``y[n, ti m : ti m + m, tj m : tj m + m]``, cropped at the
-    bottom/right border); with ``relu`` the result is ``max(0, Y_t)``, while it is in cache."""
+    bottom/right border); with ``add_res`` the residual ``res`` (shaped like ``y``) is added,
+    and with ``relu`` the result is ``max(0, .)``, while it is in cache."""
     _, ho, wo, c = y.shape
     m = L.shape[0]
     a = L.shape[1]
@@ -207,6 +208,10 @@ def winograd_output_generic(M, L, bias, tiles_h, tiles_w, t0, t1, y, relu):
                     if coef != 0:
                         for cc in range(c):
                             dst[cc] += coef * src[s * c + cc]
+                if add_res:
+                    r = res[n, p0 + i, q0 + j]
+                    for cc in range(c):
+                        dst[cc] += r[cc]
                 if relu:
                     for cc in range(c):
                         if dst[cc] < 0:
@@ -335,13 +340,14 @@ def winograd_f4_input(x, k, off_h, off_w, tiles_h, tiles_w, t0, t1, out):
 
 
 @njit(nogil=True, cache=True)
-def winograd_f4_output(M, k, bias, tiles_h, tiles_w, t0, t1, y, relu):
+def winograd_f4_output(M, k, bias, tiles_h, tiles_w, t0, t1, y, relu, res, add_res):
     """F(4x4, 3x3) output transform ``Y_t = A^T M_t A + bias`` of tiles ``[t0, t1)`` (chunk
     ``M`` ``(6, t1 - t0, 6 C)``) into NHWC ``y``, cropping the border tiles.
 
     First ``A^T`` down the columns (rows of ``6 C`` contiguous values), then ``A`` along each
-    of the four rows, with the bias added in the same pass; with ``relu`` each row is clamped
-    to ``max(0, .)`` right after it is written (a fused activation, no extra pass over ``y``).
+    of the four rows, with the bias added in the same pass.  With ``add_res`` the residual
+    ``res`` (shaped like ``y``) is added too, and with ``relu`` each row is then clamped to
+    ``max(0, .)``: a fused shortcut and activation, no extra pass over ``y``.
     """
     _, ho, wo, c = y.shape
     k2 = k[0]
@@ -390,6 +396,21 @@ def winograd_f4_output(M, k, bias, tiles_h, tiles_w, t0, t1, y, relu):
             for e in range(c):
                 o[e] = (bias[e] + v[c + e] - v[2 * c + e] + k8 * (v[3 * c + e] - v[4 * c + e])
                         + v[5 * c + e])
+            if add_res:
+                if interior:
+                    rr = res[n, p0 + i, q0:q0 + 4]
+                    for q in range(4):
+                        o = dst[q]
+                        r = rr[q]
+                        for e in range(c):
+                            o[e] += r[e]
+                else:
+                    for q in range(min(4, wo - q0)):
+                        if p0 + i < ho:
+                            o = dst[q]
+                            r = res[n, p0 + i, q0 + q]
+                            for e in range(c):
+                                o[e] += r[e]
             if relu:
                 for q in range(4):
                     o = dst[q]

@@ -54,11 +54,12 @@ ALGORITHMS = ("naive", "im2col", "winograd", "direct")
 
 
 def conv2d_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (0, 0)),
-                   algorithm: str = "im2col", relu: bool = False):
+                   algorithm: str = "im2col", relu: bool = False, residual=None):
     """Convolution forward with the named algorithm; returns ``(y, cache)``.
 
-    With ``relu`` the result is ``max(0, y)``: Winograd applies it in its output transform
-    (no extra pass over ``y``), the other algorithms in place afterwards.  The cache (and so
+    With ``residual`` (shaped like ``y``) the result is ``y + residual``, and with ``relu``
+    then ``max(0, .)``: Winograd applies both in its output transform (no extra pass over
+    ``y``), the other algorithms in place afterwards.  The cache (and so
     :func:`conv2d_backward`) is that of the convolution alone."""
     table = _TABLE
     if not isinstance(algorithm, str) or algorithm not in table:
@@ -71,9 +72,14 @@ def conv2d_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (0, 0)),
         raise ValueError(f"conv2d_forward: bias must have shape {(w.shape[3],)}, "
                          f"got {np.shape(b)}")
     if algorithm == "winograd":
-        y, cache = table[algorithm][0](x, w, b, stride, pads, relu=bool(relu))
+        y, cache = table[algorithm][0](x, w, b, stride, pads, relu=bool(relu), residual=residual)
     else:
         y, cache = table[algorithm][0](x, w, b, stride, pads)
+        if residual is not None:
+            if np.shape(residual) != y.shape:
+                raise ValueError(f"conv2d_forward: residual must have the output's shape "
+                                 f"{y.shape}, got {np.shape(residual)}")
+            y += residual
         if relu:
             np.maximum(y, 0, out=y)
     return y, (algorithm, cache)

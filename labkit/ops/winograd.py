@@ -462,8 +462,9 @@ def _kernels(variant: str, dtype):
         def transform_in(x, offset, tiles, t0, t1, out):
             nk.winograd_f4_input(x, k, offset[0], offset[1], tiles[0], tiles[1], t0, t1, out)
 
-        def transform_out(M, bias, tiles, t0, t1, y, relu=False):
-            nk.winograd_f4_output(M, k, bias, tiles[0], tiles[1], t0, t1, y, relu)
+        def transform_out(M, bias, tiles, t0, t1, y, relu=False, res=None):
+            nk.winograd_f4_output(M, k, bias, tiles[0], tiles[1], t0, t1, y, relu,
+                                  _no_residual(y) if res is None else res, res is not None)
 
         def transform_grad(dy, tiles, t0, t1, out):
             nk.winograd_f4_gradient(dy, k, tiles[0], tiles[1], t0, t1, out)
@@ -475,8 +476,9 @@ def _kernels(variant: str, dtype):
         nk.winograd_tiles_generic(x, bt, m, offset[0], offset[1], tiles[0], tiles[1], t0, t1,
                                   out)
 
-    def transform_out(M, bias, tiles, t0, t1, y, relu=False):
-        nk.winograd_output_generic(M, at, bias, tiles[0], tiles[1], t0, t1, y, relu)
+    def transform_out(M, bias, tiles, t0, t1, y, relu=False, res=None):
+        nk.winograd_output_generic(M, at, bias, tiles[0], tiles[1], t0, t1, y, relu,
+                                   _no_residual(y) if res is None else res, res is not None)
 
     def transform_grad(dy, tiles, t0, t1, out):
         nk.winograd_tiles_generic(dy, a_, m, 0, 0, tiles[0], tiles[1], t0, t1, out)
@@ -516,7 +518,12 @@ def _consts(dtype) -> np.ndarray:
     return np.array([2, 4, 5, 8], dtype=dtype)
 
 
-def _correlate_numba(x, U, bias, offset, out_shape, variant, relu=False):
+def _no_residual(y):
+    """A stand-in for "no residual" of the type the kernels take (one compiled version)."""
+    return np.zeros((1, 1, 1, y.shape[3]), dtype=y.dtype)
+
+
+def _correlate_numba(x, U, bias, offset, out_shape, variant, relu=False, residual=None):
     """Chunked, threaded Winograd correlation (see "Threads" above); returns ``y``."""
     m = VARIANTS[variant][0]
     a = m + 2
@@ -539,7 +546,7 @@ def _correlate_numba(x, U, bias, offset, out_shape, variant, relu=False):
         v, mm, v_gemm, mm_gemm = local.buffers.views(t1 - t0)
         transform_in(x, offset, tiles, t0, t1, v)
         np.matmul(v_gemm, U4, out=mm_gemm)        # a*a GEMMs (tiles x C_in) @ (C_in x C_out)
-        transform_out(mm, bias, tiles, t0, t1, y, relu)
+        transform_out(mm, bias, tiles, t0, t1, y, relu, residual)
 
     # every tile's output is computed the same way whichever thread takes it: share the chunks
     _run_shared(run, -(-n_tiles // chunk), len(parts))
@@ -586,19 +593,24 @@ def _weight_gradient_numba(x, dy, offset, variant):
     return dU.reshape(a * a, c_in, c_out), db
 
 
-def _correlate(x, w, b, offset, out_hw, variant, backend, relu=False):
+def _correlate(x, w, b, offset, out_hw, variant, backend, relu=False, residual=None):
     """``y[n, i, j] = b + sum_{u, v} x[n, i + u - off_h, j + v - off_w] w[u, v]`` for a 3x3
-    ``w`` (zeros outside ``x``), output size ``out_hw``, by Winograd ``variant``; with
-    ``relu``, ``max(0, y)``."""
+    ``w`` (zeros outside ``x``), output size ``out_hw``, by Winograd ``variant``; plus
+    ``residual`` when given, then ``max(0, .)`` with ``relu``."""
     m, BT, G, AT = VARIANTS[variant]
     U = filter_transform(w, G, x.dtype, backend)              # (a*a, C_in, C_out)
     out_shape = (x.shape[0], out_hw[0], out_hw[1], w.shape[3])
     if backend == "numba":
-        return _correlate_numba(np.ascontiguousarray(x), U, b, offset, out_shape, variant, relu)
+        if residual is not None:
+            residual = np.ascontiguousarray(residual, dtype=x.dtype)
+        return _correlate_numba(np.ascontiguousarray(x), U, b, offset, out_shape, variant, relu,
+                                residual)
     tiles = (-(-out_hw[0] // m), -(-out_hw[1] // m))
     V = tile_transform(x, BT, m, offset, tiles)               # (a*a, T, C_in)
     M = np.matmul(V, U)                                       # a*a GEMMs (T x C_in)(C_in x C_out)
     y = output_transform(M, AT, b, tiles, out_shape)
+    if residual is not None:
+        y += residual
     return np.maximum(y, 0, out=y) if relu else y
 
 
@@ -634,7 +646,7 @@ def winograd_f4x3(x, w, b=None, pads: Pads = ((1, 1), (1, 1)), backend: str = "n
 
 def conv2d_winograd_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (0, 0)),
                             variant: str = "f4x3", backend: str = "numba", relu: bool = False,
-                            _owner: str = "conv2d_winograd_forward"):
+                            residual=None, _owner: str = "conv2d_winograd_forward"):
     """Winograd convolution forward (same signature as the other algorithms).
 
     Parameters
@@ -650,6 +662,9 @@ def conv2d_winograd_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (
     relu : bool
         Return ``max(0, y)``, applied in the output transform (a convolution followed by a
         ReLU, fused); the backward pass is that of the convolution alone.
+    residual : ndarray (N, Ho, Wo, C_out) or None
+        Added to ``y`` in the output transform (before the ReLU): a convolution followed by a
+        residual addition, fused.
 
     Returns
     -------
@@ -664,7 +679,11 @@ def conv2d_winograd_forward(x, w, b=None, stride=(1, 1), pads: Pads = ((0, 0), (
     ho, wo = check_winograd_args(x, w, stride, pads, owner)
     dtype = np.result_type(x, w)
     x = x.astype(dtype, copy=False)
-    y = _correlate(x, w, b, (pads[0][0], pads[1][0]), (ho, wo), variant, backend, bool(relu))
+    if residual is not None and np.shape(residual) != (x.shape[0], ho, wo, w.shape[3]):
+        raise ValueError(f"{owner}: residual must have the output's shape "
+                         f"{(x.shape[0], ho, wo, w.shape[3])}, got {np.shape(residual)}")
+    y = _correlate(x, w, b, (pads[0][0], pads[1][0]), (ho, wo), variant, backend, bool(relu),
+                   residual)
     return y, (x, w, b is not None, pads, variant, backend)
 
 
