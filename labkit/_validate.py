@@ -36,6 +36,8 @@ _SEED_MAX = 2**32
 
 
 def _is_int(value) -> bool:
+    if type(value) is int:      # the common case, answered without the (slow) ABC check
+        return True
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 

@@ -112,8 +112,17 @@ class Conv2D(Layer):
     def algorithm_for(self, x_shape, pads, dtype) -> str:
         if self.algorithm != "auto":
             return self.algorithm
+        # The rule depends only on the shapes, so the last answer is kept (a training step asks
+        # the same question of every layer in every step, and the rule's checks cost ~50 us).
+        key = (tuple(x_shape), pads, self.kernel_size, self.in_channels, self.out_channels,
+               self.stride)
+        cached = getattr(self, "_algorithm_memo", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         from labkit.ops.conv_select import choose_algorithm
-        return choose_algorithm(x_shape, self.weight.shape, self.stride, pads, dtype)
+        algorithm = choose_algorithm(x_shape, self.weight.shape, self.stride, pads, dtype)
+        self._algorithm_memo = (key, algorithm)
+        return algorithm
 
     # -- passes --------------------------------------------------------------------------
     def forward(self, x, training=True, relu=False, residual=None):
