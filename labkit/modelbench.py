@@ -334,7 +334,9 @@ def roofline_points(net, input_shape, profile: dict) -> list[dict]:
     convolution's forward reads ``x`` and writes ``y``, its backward reads ``dy`` and ``x`` and
     writes ``dx``; the weights are negligible).  Real kernels move more (Winograd's transformed
     tiles, im2col's column matrix), so a point's intensity ``flops / bytes`` is an upper bound
-    and its distance below the roof is partly that extra traffic.
+    and its distance below the roof is partly that extra traffic.  A ReLU or shortcut whose
+    forward runs inside the convolution before it (:meth:`labkit.network.Network.fused_layers`)
+    counts only its backward; its forward's work is the convolution's.
 
     Returns
     -------
@@ -343,14 +345,23 @@ def roofline_points(net, input_shape, profile: dict) -> list[dict]:
     """
     shapes = [tuple(input_shape)] + net.output_shapes(input_shape)
     actual = {r["position"]: r["actual"] for r in conv_flops_of(net, input_shape)["layers"]}
+    fused = net.fused_layers()
     acc: dict = {}
     for row in profile["rows"]:
         p = row["position"]
         n_in, n_out = int(np.prod(shapes[p])), int(np.prod(shapes[p + 1]))
         if p in actual:
             flops, values = actual[p], (n_in + n_out) + (n_out + 2 * n_in)
+            kind = fused.get(p + 1)            # the next layer's forward runs in this one
+            if kind is not None:
+                flops += n_out
+                values += n_out if kind == "shortcut" else 0         # the residual it reads
         elif row["layer"] == "PixelShuffle":
             flops, values = 0, 2 * (n_in + n_out)
+        elif p in fused:
+            # forward done by the convolution before; backward: a ReLU reads dy and y and
+            # writes dx, a unit shortcut hands dy on untouched
+            flops, values = (n_out, 3 * n_out) if fused[p] == "relu" else (0, 0)
         else:                                  # element-wise: one op per output value
             extra = n_out if row["layer"] == "Shortcut" else 0      # the second input
             flops, values = 2 * n_out, (n_in + n_out + extra) + (n_out + n_in)
@@ -361,6 +372,8 @@ def roofline_points(net, input_shape, profile: dict) -> list[dict]:
         a["seconds"] += row["total_s"]
     out = []
     for a in acc.values():
+        if a["flops"] == 0 and a["bytes"] == 0:
+            continue                           # nothing left to place (a fused unit shortcut)
         a["intensity"] = a["flops"] / a["bytes"]
         a["gflops"] = a["flops"] / a["seconds"] / 1e9 if a["seconds"] > 0 else 0.0
         out.append(a)

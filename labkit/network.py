@@ -182,6 +182,13 @@ class Network:
                 and type(self.layers[p + 1]) is Shortcut and self._sources[p + 1] != p
                 and self.layers[p + 1].alpha == 1.0 and self.layers[p + 1].beta == 1.0}
 
+    def fused_layers(self) -> dict[int, str]:
+        """Layers whose forward runs inside the convolution before them (:meth:`forward`):
+        ``{position: "relu" | "shortcut"}``.  Their backward passes run as usual."""
+        last_use = {src: p for p, src in enumerate(self._sources) if src is not None}
+        return ({p + 1: "relu" for p in self._fused_relus(last_use)}
+                | {p + 1: "shortcut" for p in self._fused_shortcuts(last_use)})
+
     def _run(self, x, training: bool, keep_caches: bool):
         """Forward pass keeping only the outputs a later shortcut still needs (dropped after its
         last reader); without ``keep_caches`` every layer's cache is dropped at once.  A ReLU or

@@ -38,7 +38,12 @@ def test_profile_bars_show_every_kind_in_milliseconds(profiled):
 def test_roofline_points_and_roof(profiled):
     net, shape, prof = profiled
     pts = roofline_points(net, shape, prof)
-    assert {p["layer"] for p in pts} == {k["layer"] for k in prof["by_kind"]}
+    # every unit shortcut of EDSR runs inside the convolution before it and has no work left
+    assert set(net.fused_layers().values()) == {"relu", "shortcut"}
+    assert {p["layer"] for p in pts} == {k["layer"] for k in prof["by_kind"]} - {"Shortcut"}
+    relu = next(p for p in pts if p["layer"] == "Activation")
+    n_relu = sum(1 for kind in net.fused_layers().values() if kind == "relu")
+    assert relu["flops"] == n_relu * 2 * 16 * 16 * 8        # their backward only: dy * (y > 0)
     convs = [p for p in pts if p["layer"].startswith("Conv2D")]
     others = [p for p in pts if not p["layer"].startswith("Conv2D") and p["flops"] > 0]
     # a 3x3 convolution reuses each value many times; an element-wise layer does not
