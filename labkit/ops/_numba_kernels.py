@@ -725,16 +725,22 @@ def direct_shift_add(t, bias, kh, kw, pt, pl, y, lo, hi):
     """Second half of the direct convolution for few output channels, output rows ``[lo, hi)``:
     ``y[n, i, j, f] = bias[f] + sum_{u, v} t[n, i + u - pt, j + v - pl, (u kw + v) C_out + f]``
     where ``t = x . W`` holds every input pixel's products with all ``kh kw`` taps (one GEMM,
-    done by the caller)."""
-    _, h, wd, _ = t.shape
-    _, ho, wo, co = y.shape
+    done by the caller).  ``t`` and ``y`` come with their last two axes merged,
+    ``(N, H, W kh kw C_out)`` and ``(N, Ho, Wo C_out)``; one output channel (an SR network's
+    tail) gets a loop of its own, a plain strided sum per tap."""
+    h = t.shape[1]
+    ho = y.shape[1]
+    co = bias.shape[0]
+    wo = y.shape[2] // co
+    k = kh * kw * co                    # values per input pixel in t
+    wd = t.shape[2] // k
     for row in range(lo, hi):
         n = row // ho
         i = row % ho
         yr = y[n, i]
         for j in range(wo):
             for f in range(co):
-                yr[j, f] = bias[f]
+                yr[j * co + f] = bias[f]
         for u in range(kh):
             p = i + u - pt
             if p < 0 or p >= h:
@@ -743,11 +749,16 @@ def direct_shift_add(t, bias, kh, kw, pt, pl, y, lo, hi):
             for v in range(kw):
                 j0 = max(0, pl - v)
                 j1 = min(wo, wd + pl - v)
-                base = (u * kw + v) * co
-                for j in range(j0, j1):
-                    src = tr[j + v - pl]
-                    for f in range(co):
-                        yr[j, f] += src[base + f]
+                base = (u * kw + v) * co + (v - pl) * k
+                if co == 1:
+                    for j in range(j0, j1):
+                        yr[j] += tr[j * k + base]
+                else:
+                    for j in range(j0, j1):
+                        s0 = j * k + base
+                        d0 = j * co
+                        for f in range(co):
+                            yr[d0 + f] += tr[s0 + f]
 
 
 @njit(nogil=True, cache=True)

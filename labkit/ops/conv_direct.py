@@ -87,7 +87,8 @@ def _correlate_numba(x, w, b, pt, pl, out_hw):
     t = np.empty((n, h, wd, kh * kw * co), dtype=x.dtype)
     run_ranges(_products, n * h * wd, x.reshape(-1, ci), wm, t.reshape(-1, kh * kw * co),
                grain=max(1, TASK_MULTIPLY_ADDS // (ci * kh * kw * co)))
-    run_ranges(nk.direct_shift_add, n * out_hw[0], t, bias, kh, kw, pt, pl, y,
+    run_ranges(nk.direct_shift_add, n * out_hw[0], t.reshape(n, h, -1), bias, kh, kw, pt, pl,
+               y.reshape(n, out_hw[0], -1),
                grain=max(1, TASK_MULTIPLY_ADDS // max(1, out_hw[1] * kh * kw * co)))
     return y
 
