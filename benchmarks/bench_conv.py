@@ -22,6 +22,22 @@ What is timed:
 
 No layout conversion is timed on either side.  This is a benchmark, not a test: run it by hand,
 ``python benchmarks/bench_conv.py`` (about a minute).
+
+Measured 2026-12-02, session 5 (``--load``; 7 paired runs x 10 calls, 2 threads each; median
+[min, max]; GFLOP/s in direct-convolution flops, then the flops labkit actually spends):
+
+=============================  ===================  ===================  ===================
+figure                         quiet                one core busy        labkit GFLOP/s
+=============================  ===================  ===================  ===================
+forward 32ch torch/labkit      1.01 [0.86, 1.06]    1.62 [1.19, 1.85]    158 (45 spent)
+fwd+bwd 32ch torch/labkit      1.41 [1.14, 1.43]    1.80 [1.31, 2.38]    167 (48 spent)
+forward 64ch torch/labkit      1.68 [1.59, 1.72]    2.55 [1.57, 2.78]    279 (75 spent)
+fwd+bwd 64ch torch/labkit      2.00 [1.96, 2.10]    2.88 [2.79, 2.94]    282 (76 spent)
+forward 64ch im2col/winograd   4.67 [3.82, 5.68]    4.55 [3.81, 4.67]
+=============================  ===================  ===================  ===================
+
+PyTorch's faster format at 32 channels (channels_last, 4.17 ms) runs at 163 GFLOP/s, 86 % of
+the machine's float32 peak: the forward-32 target of issue 13 (1.3) is not reached.
 """
 
 from __future__ import annotations

@@ -17,19 +17,21 @@ warm-up; the ratio is torch's faster format over labkit, per run, then median an
 ``--load`` repeats the timings while one core is kept busy by another process (a Python busy
 loop, :func:`labkit.bench.cpu_load`), as on a shared machine.
 
-Measured 2026-12-02 (``--runs 7 --repeats 3 --load``; 2 threads each; the shared 2-core machine
-was slower than earlier that day, torch's step 0.72 s against 0.40 s alone in the morning):
+Measured 2026-12-02, session 5 (``--runs 7 --repeats 3 --load``; 2 threads each; quiet
+2-core machine except for the "1 core busy" rows):
 
 ==========================  =========  ===========  =============  =========================
 figure                      labkit     torch NCHW   torch ch_last  torch best / labkit
 ==========================  =========  ===========  =============  =========================
-training step               578 ms     717 ms       716 ms         1.24 [0.68, 1.32]
-inference (8, 98, 116, 1)   405 ms     485 ms       474 ms         1.07 [0.81, 1.29]
-training step, 1 core busy  807 ms     1548 ms      1481 ms        1.95 [1.40, 2.34]
-inference, 1 core busy      479 ms     821 ms       876 ms         1.68 [1.44, 1.90]
+training step               273 ms     436 ms       424 ms         1.52 [1.44, 1.61]
+inference (8, 98, 116, 1)   201 ms     269 ms       268 ms         1.33 [1.28, 1.35]
+training step, 1 core busy  536 ms     1348 ms      1316 ms        2.39 [2.17, 2.87]
+inference, 1 core busy      373 ms     784 ms       788 ms         2.03 [1.96, 2.11]
 ==========================  =========  ===========  =============  =========================
 
-Peak memory of the step (growth over the baseline): labkit 165 MiB, torch 212 / 217 MiB.
+Peak memory of the step (growth over the baseline): labkit 162 MiB, torch 168 / 218 MiB.
+(Session 4, before the direct head and tail, the fused ReLU and shortcut and the allocator
+setting of :mod:`labkit._memory`: training step 1.24 [0.68, 1.32], inference 1.07.)
 
 Usage::
 
